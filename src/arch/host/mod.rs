@@ -1,0 +1,243 @@
+//! The host build of the machine: DRAM as an arena, a fake GPT and a fake EL3.
+//!
+//! Owns a model faithful enough that every RMI command runs on the host exactly as on the machine:
+//! * memory regions, each with a physical base, either delegable DRAM (reported to Warden) or other
+//!   memory (Secure, Root) that exists but may never be delegated, and holes (MMIO) with no memory;
+//! * a per-granule GPT: an access through the wrong PAS fails as a granule protection fault would
+//!   (for Host memory copies, an [`NsAccessFault`]; for Warden's own Realm-PAS accesses, a panic,
+//!   since a GPF inside Warden is a fatal bug);
+//! * an EL3 that follows the GTSI rules: delegate only NS → Realm, undelegate only Realm → NS;
+//! * a record of TLB invalidation requests, and a CPU index per thread.
+//!
+//! Tests use the extra methods here to play the Host (write params into NS memory, read granules
+//! back through the NS PAS). This module must never contain RMM logic.
+
+use std::alloc::{Layout, alloc_zeroed, dealloc};
+use std::cell::Cell;
+use std::ptr::NonNull;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::vec::Vec;
+
+use warden_abi::addr::{GRANULE_SHIFT, GRANULE_SIZE, Pa};
+
+use crate::platform::{DramBank, El3Error, Machine, MachineFeatures, NsAccessFault, TlbInvalidation};
+
+/// The physical address space a granule is in, per the GPT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Pas {
+    /// Non-secure: the Host's.
+    NonSecure = 0,
+    /// Realm.
+    Realm = 1,
+    /// Secure world.
+    Secure = 2,
+    /// Root (EL3).
+    Root = 3,
+}
+
+impl Pas {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            0 => Self::NonSecure,
+            1 => Self::Realm,
+            2 => Self::Secure,
+            _ => Self::Root,
+        }
+    }
+}
+
+/// One region of the host model's physical memory.
+#[derive(Clone, Copy, Debug)]
+pub struct RegionSpec {
+    /// Physical base (granule aligned).
+    pub base: u64,
+    /// Size in bytes (granule multiple).
+    pub size: u64,
+    /// The PAS every granule starts in.
+    pub pas: Pas,
+    /// Whether the region is delegable DRAM reported to Warden.
+    pub delegable: bool,
+}
+
+struct Region {
+    spec: RegionSpec,
+    mem: NonNull<u8>,
+    gpt: Vec<AtomicU8>,
+}
+
+/// The host model of the machine. See the module docs.
+pub struct HostMachine {
+    regions: Vec<Region>,
+    features: MachineFeatures,
+    tlbi: Mutex<Vec<TlbInvalidation>>,
+}
+
+// SAFETY: the arena is plain memory shared between CPUs exactly as DRAM is; who may access which
+// granule is decided by the GPT (atomics) and, inside Warden, by the granule table.
+unsafe impl Sync for HostMachine {}
+// SAFETY: as above; the raw pointers are owned allocations freed only in Drop.
+unsafe impl Send for HostMachine {}
+
+std::thread_local! {
+    static CPU_ID: Cell<usize> = const { Cell::new(0) };
+}
+
+impl HostMachine {
+    /// A machine with the given regions and features. Regions must not overlap.
+    pub fn new(regions: &[RegionSpec], features: MachineFeatures) -> Self {
+        let regions = regions
+            .iter()
+            .map(|&spec| {
+                assert!(spec.base % GRANULE_SIZE == 0 && spec.size % GRANULE_SIZE == 0 && spec.size > 0);
+                let layout = Layout::from_size_align(spec.size as usize, GRANULE_SIZE as usize).expect("region layout");
+                // SAFETY: the layout has a non-zero size.
+                let mem = NonNull::new(unsafe { alloc_zeroed(layout) }).expect("out of memory for the host arena");
+                let gpt = (0..spec.size >> GRANULE_SHIFT).map(|_| AtomicU8::new(spec.pas as u8)).collect();
+                Region { spec, mem, gpt }
+            })
+            .collect();
+        Self { regions, features, tlbi: Mutex::new(Vec::new()) }
+    }
+
+    /// A typical small machine: 16 MiB of delegable DRAM at 0x8000_0000, a Secure region at
+    /// 0x0E10_0000, a Root region at 0x0E00_0000, MMIO (no memory) elsewhere; 48-bit PAs, 16-bit VMIDs.
+    pub fn small() -> Self {
+        Self::new(
+            &[
+                RegionSpec { base: 0x0E00_0000, size: 0x1_0000, pas: Pas::Root, delegable: false },
+                RegionSpec { base: 0x0E10_0000, size: 0x1_0000, pas: Pas::Secure, delegable: false },
+                RegionSpec { base: 0x8000_0000, size: 16 << 20, pas: Pas::NonSecure, delegable: true },
+            ],
+            Self::default_features(),
+        )
+    }
+
+    /// Features of a QEMU `max`-like CPU.
+    pub fn default_features() -> MachineFeatures {
+        MachineFeatures { pa_bits: 48, vmid_bits: 16, num_bps: 6, num_wps: 4, gicv3_num_lrs: 4 }
+    }
+
+    /// The delegable DRAM banks, as EL3 would report them in the boot manifest.
+    pub fn dram_banks(&self) -> Vec<DramBank> {
+        self.regions
+            .iter()
+            .filter(|r| r.spec.delegable)
+            .map(|r| DramBank { base: r.spec.base, size: r.spec.size })
+            .collect()
+    }
+
+    /// Runs the calling thread as CPU `id` from now on.
+    pub fn set_cpu(id: usize) {
+        CPU_ID.with(|c| c.set(id));
+    }
+
+    fn locate(&self, pa: u64) -> Option<(&Region, usize)> {
+        self.regions
+            .iter()
+            .find(|r| pa >= r.spec.base && pa - r.spec.base < r.spec.size)
+            .map(|r| (r, ((pa - r.spec.base) >> GRANULE_SHIFT) as usize))
+    }
+
+    /// The GPT entry of the granule containing `pa`, or `None` where no memory is (MMIO, holes).
+    pub fn pas(&self, pa: Pa) -> Option<Pas> {
+        self.locate(pa.raw()).map(|(r, i)| Pas::from_u8(r.gpt[i].load(Ordering::Acquire)))
+    }
+
+    /// Test hook: force the GPT entry of a granule (to place a Secure or Root granule in DRAM).
+    pub fn set_pas(&self, pa: Pa, pas: Pas) {
+        let (r, i) = self.locate(pa.raw()).expect("no memory at that address");
+        r.gpt[i].store(pas as u8, Ordering::Release);
+    }
+
+    fn ns_range(&self, pa: Pa, len: usize) -> Result<*mut u8, NsAccessFault> {
+        let off = pa.raw() % GRANULE_SIZE;
+        if len as u64 > GRANULE_SIZE - off {
+            return Err(NsAccessFault);
+        }
+        let (r, i) = self.locate(pa.raw()).ok_or(NsAccessFault)?;
+        if Pas::from_u8(r.gpt[i].load(Ordering::Acquire)) != Pas::NonSecure {
+            return Err(NsAccessFault);
+        }
+        // SAFETY: pa lies inside the region, so the offset is inside its allocation.
+        Ok(unsafe { r.mem.as_ptr().add((pa.raw() - r.spec.base) as usize) })
+    }
+
+    /// The Host writes its own memory (through the NS PAS): fails like a GPF on non-NS granules.
+    pub fn host_write(&self, pa: Pa, src: &[u8]) -> Result<(), NsAccessFault> {
+        self.ns_write(pa, src)
+    }
+
+    /// The Host reads its own memory (through the NS PAS): fails like a GPF on non-NS granules.
+    pub fn host_read(&self, pa: Pa, dst: &mut [u8]) -> Result<(), NsAccessFault> {
+        self.ns_read(pa, dst)
+    }
+
+    /// The TLB invalidations requested so far, oldest first; clears the record.
+    pub fn take_tlb_invalidations(&self) -> Vec<TlbInvalidation> {
+        core::mem::take(&mut *self.tlbi.lock().expect("tlbi record poisoned"))
+    }
+}
+
+impl Drop for HostMachine {
+    fn drop(&mut self) {
+        for r in &self.regions {
+            let layout = Layout::from_size_align(r.spec.size as usize, GRANULE_SIZE as usize).expect("region layout");
+            // SAFETY: allocated in `new` with this layout, freed once.
+            unsafe { dealloc(r.mem.as_ptr(), layout) };
+        }
+    }
+}
+
+impl Machine for HostMachine {
+    fn gtsi_delegate(&self, pa: Pa) -> Result<(), El3Error> {
+        let (r, i) = self.locate(pa.raw()).filter(|_| pa.is_granule_aligned()).ok_or(El3Error::BadAddr)?;
+        r.gpt[i]
+            .compare_exchange(Pas::NonSecure as u8, Pas::Realm as u8, Ordering::AcqRel, Ordering::Acquire)
+            .map(|_| ())
+            .map_err(|_| El3Error::BadPas)
+    }
+
+    fn gtsi_undelegate(&self, pa: Pa) -> Result<(), El3Error> {
+        let (r, i) = self.locate(pa.raw()).filter(|_| pa.is_granule_aligned()).ok_or(El3Error::BadAddr)?;
+        r.gpt[i]
+            .compare_exchange(Pas::Realm as u8, Pas::NonSecure as u8, Ordering::AcqRel, Ordering::Acquire)
+            .map(|_| ())
+            .map_err(|_| El3Error::BadPas)
+    }
+
+    fn ns_read(&self, pa: Pa, dst: &mut [u8]) -> Result<(), NsAccessFault> {
+        let src = self.ns_range(pa, dst.len())?;
+        // SAFETY: `ns_range` checked the range is inside one NS granule of the arena; `dst` is
+        // Warden's own buffer and cannot overlap the arena.
+        unsafe { core::ptr::copy_nonoverlapping(src, dst.as_mut_ptr(), dst.len()) };
+        Ok(())
+    }
+
+    fn ns_write(&self, pa: Pa, src: &[u8]) -> Result<(), NsAccessFault> {
+        let dst = self.ns_range(pa, src.len())?;
+        // SAFETY: as in `ns_read`.
+        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) };
+        Ok(())
+    }
+
+    fn realm_granule(&self, pa: Pa) -> NonNull<u8> {
+        let (r, _) = self.locate(pa.raw()).expect("Warden touched a granule with no memory");
+        assert_eq!(self.pas(pa), Some(Pas::Realm), "granule protection fault inside Warden at {pa:?}");
+        // SAFETY: pa lies inside the region's allocation (located above).
+        unsafe { r.mem.add((pa.raw() - r.spec.base) as usize) }
+    }
+
+    fn tlb_invalidate(&self, what: TlbInvalidation) {
+        self.tlbi.lock().expect("tlbi record poisoned").push(what);
+    }
+
+    fn cpu_id(&self) -> usize {
+        CPU_ID.with(Cell::get)
+    }
+
+    fn features(&self) -> MachineFeatures {
+        self.features
+    }
+}

@@ -1,0 +1,212 @@
+//! Typed handles: the only way Warden touches a granule's contents.
+//!
+//! A [`Claimed`] granule is held exclusively; a [`Shared`] one is held by any number of commands that
+//! will not change its state. Both reach the contents through the machine's Realm-PAS mapping of the
+//! granule; this file is the only place that turns that address into references, so every `unsafe`
+//! about granule memory lives here.
+//!
+//! Objects with a Rust type ([`GranuleObject`]: the RD, RTTs, RECs) are written whole when a granule
+//! takes their state ([`Claimed::init`]) and moved out when it leaves it ([`Claimed::destroy`]); a
+//! granule can only enter such a state through `init`, so a shared reader never sees anything but a
+//! fully written object of the type its state names.
+
+use core::marker::PhantomData;
+use core::mem::{align_of, size_of};
+use core::ptr::NonNull;
+
+use warden_abi::addr::{GRANULE_SIZE, Pa};
+
+use super::state::GranuleState;
+use super::table::{CLAIMED, GranuleTable, REF_ONE, STATE_MASK};
+use crate::platform::Machine;
+use crate::sync::Ordering;
+
+/// A Rust type that lives in a granule of one state.
+///
+/// # Safety
+/// Exactly one type may name each state as its `STATE`: the granule table reads a granule in state
+/// `STATE` as this type. The type must fit in one granule (checked at compile time on use).
+pub unsafe trait GranuleObject: Sync + Sized {
+    /// The granule state whose granules hold this type.
+    const STATE: GranuleState;
+}
+
+/// Whether granules in `state` hold a typed object.
+const fn has_object(state: GranuleState) -> bool {
+    matches!(state, GranuleState::Rd | GranuleState::Rec | GranuleState::Rtt)
+}
+
+const fn assert_fits<T>() {
+    assert!(size_of::<T>() <= GRANULE_SIZE as usize && align_of::<T>() <= GRANULE_SIZE as usize);
+}
+
+/// A granule held exclusively. Dropping it without [`Claimed::commit`], [`Claimed::init`] or
+/// [`Claimed::destroy`] releases it unchanged.
+pub struct Claimed<'t, 'a, M: Machine> {
+    table: &'t GranuleTable<'a, M>,
+    index: usize,
+    pa: Pa,
+    state: GranuleState,
+}
+
+impl<'t, 'a, M: Machine> Claimed<'t, 'a, M> {
+    pub(super) fn new(table: &'t GranuleTable<'a, M>, index: usize, pa: Pa, state: GranuleState) -> Self {
+        Self { table, index, pa, state }
+    }
+
+    /// The granule's address.
+    pub fn pa(&self) -> Pa {
+        self.pa
+    }
+
+    /// The granule's state while claimed (the state it was claimed in).
+    pub fn state(&self) -> GranuleState {
+        self.state
+    }
+
+    fn base(&self) -> NonNull<u8> {
+        self.table.machine().realm_granule(self.pa)
+    }
+
+    /// Ends the claim with the granule in `new`, a state without a typed object. This store is the
+    /// transition's linearisation point.
+    ///
+    /// # Panics
+    /// If `new` holds a typed object (use [`Claimed::init`]) or the granule still holds one (use
+    /// [`Claimed::destroy`]) — both are bugs in the caller.
+    pub fn commit(self, new: GranuleState) {
+        assert!(!has_object(new) && !has_object(self.state), "typed granule states change through init/destroy");
+        self.store(new);
+    }
+
+    /// Writes `value` into the granule and ends the claim in `T::STATE`.
+    pub fn init<T: GranuleObject>(self, value: T) {
+        const { assert_fits::<T>() };
+        assert!(!has_object(self.state), "granule already holds an object");
+        // SAFETY: the granule is claimed, so nothing else reads or writes its memory; the pointer is
+        // granule aligned (so aligned for T) and valid for GRANULE_SIZE bytes, which T fits in. The
+        // old contents hold no object (checked above), so nothing is leaked or double-dropped.
+        unsafe { self.base().cast::<T>().write(value) };
+        self.store(T::STATE);
+    }
+
+    /// The object held by the claimed granule.
+    ///
+    /// # Panics
+    /// If the granule is not in `T::STATE`.
+    pub fn object<T: GranuleObject>(&self) -> &T {
+        const { assert_fits::<T>() };
+        assert_eq!(self.state, T::STATE, "granule holds another type");
+        // SAFETY: a granule in T::STATE holds a T written by `init` (GranuleObject's contract and
+        // `commit`'s check); the claim excludes writers for the reference's lifetime.
+        unsafe { self.base().cast::<T>().as_ref() }
+    }
+
+    /// Moves the object out of the granule, zeroes the granule and ends the claim in `new`.
+    ///
+    /// # Panics
+    /// If the granule is not in `T::STATE`, or `new` holds an object.
+    pub fn destroy<T: GranuleObject>(mut self, new: GranuleState) -> T {
+        const { assert_fits::<T>() };
+        assert_eq!(self.state, T::STATE, "granule holds another type");
+        assert!(!has_object(new), "typed granule states change through init/destroy");
+        // SAFETY: the granule holds a T (see `object`); the claim makes us its only user, and after
+        // the read the memory is overwritten with zeroes before the claim ends, so the T is moved
+        // out exactly once.
+        let value = unsafe { self.base().cast::<T>().read() };
+        self.zero_memory();
+        self.store(new);
+        value
+    }
+
+    /// Zeroes the claimed granule (which holds no typed object).
+    ///
+    /// # Panics
+    /// If the granule holds a typed object.
+    pub fn zero(&mut self) {
+        assert!(!has_object(self.state), "zeroing would forget a typed object");
+        self.zero_memory();
+    }
+
+    /// Copies `src` into the claimed granule at `offset` (which holds no typed object).
+    ///
+    /// # Panics
+    /// If the range leaves the granule or the granule holds a typed object.
+    pub fn write_bytes(&mut self, offset: usize, src: &[u8]) {
+        assert!(!has_object(self.state), "raw writes would corrupt a typed object");
+        assert!(offset <= GRANULE_SIZE as usize && src.len() <= GRANULE_SIZE as usize - offset);
+        // SAFETY: the range is inside the granule (checked above), the claim excludes every other
+        // access to it, and `src` cannot overlap Realm-PAS granule memory owned by this claim.
+        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), self.base().as_ptr().add(offset), src.len()) };
+    }
+
+    /// Copies the claimed granule's bytes at `offset` into `dst` (which holds no typed object).
+    ///
+    /// # Panics
+    /// If the range leaves the granule or the granule holds a typed object.
+    pub fn read_bytes(&self, offset: usize, dst: &mut [u8]) {
+        assert!(!has_object(self.state), "raw reads of a typed object are not allowed");
+        assert!(offset <= GRANULE_SIZE as usize && dst.len() <= GRANULE_SIZE as usize - offset);
+        // SAFETY: as in `write_bytes`; the claim excludes concurrent writers.
+        unsafe { core::ptr::copy_nonoverlapping(self.base().as_ptr().add(offset), dst.as_mut_ptr(), dst.len()) };
+    }
+
+    fn zero_memory(&mut self) {
+        // SAFETY: the pointer is valid for GRANULE_SIZE bytes of granule memory that only this claim
+        // may touch.
+        unsafe { self.base().as_ptr().write_bytes(0, GRANULE_SIZE as usize) };
+    }
+
+    fn store(self, new: GranuleState) {
+        let word = self.table.word(self.index);
+        debug_assert_eq!(word.load(Ordering::Relaxed) & !STATE_MASK, CLAIMED);
+        word.store(new.bits(), Ordering::Release);
+        core::mem::forget(self);
+    }
+}
+
+impl<M: Machine> Drop for Claimed<'_, '_, M> {
+    fn drop(&mut self) {
+        // Released unchanged: the command failed after claiming.
+        self.table.word(self.index).store(self.state.bits(), Ordering::Release);
+    }
+}
+
+/// A shared reference to a granule: its state cannot change while any is held.
+pub struct Shared<'t, 'a, M: Machine> {
+    table: &'t GranuleTable<'a, M>,
+    index: usize,
+    pa: Pa,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<'t, 'a, M: Machine> Shared<'t, 'a, M> {
+    pub(super) fn new(table: &'t GranuleTable<'a, M>, index: usize, pa: Pa) -> Self {
+        Self { table, index, pa, _not_send: PhantomData }
+    }
+
+    /// The granule's address.
+    pub fn pa(&self) -> Pa {
+        self.pa
+    }
+
+    /// The object the granule holds.
+    ///
+    /// # Panics
+    /// If the granule is not in `T::STATE`.
+    pub fn object<T: GranuleObject>(&self) -> &T {
+        const { assert_fits::<T>() };
+        let word = self.table.word(self.index).load(Ordering::Relaxed);
+        assert_eq!(GranuleState::from_bits(word), T::STATE, "granule holds another type");
+        // SAFETY: the state cannot leave T::STATE while this reference is held (no claim can be
+        // taken), and a granule in T::STATE holds a T written by `init`. T is Sync, so other
+        // shared holders may read it concurrently.
+        unsafe { self.table.machine().realm_granule(self.pa).cast::<T>().as_ref() }
+    }
+}
+
+impl<M: Machine> Drop for Shared<'_, '_, M> {
+    fn drop(&mut self) {
+        self.table.word(self.index).fetch_sub(REF_ONE, Ordering::Release);
+    }
+}

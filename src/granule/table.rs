@@ -1,0 +1,125 @@
+//! The table of granule words and the acquisition protocol (see the module docs of `granule`).
+
+use warden_abi::addr::Pa;
+
+use super::handle::{Claimed, Shared};
+use super::state::GranuleState;
+use crate::platform::{DramLayout, Machine};
+use crate::sync::{AtomicU32, Ordering, spin_loop};
+
+pub(super) const STATE_MASK: u32 = 0xF;
+pub(super) const CLAIMED: u32 = 1 << 7;
+pub(super) const REF_ONE: u32 = 1 << 8;
+const REF_MASK: u32 = !0xFF;
+
+/// Why a granule could not be acquired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AcquireError {
+    /// The address is not a granule of delegable DRAM (`PaIsDelegable` is false).
+    OutOfBounds,
+    /// The granule is in another state than the one the command needs.
+    State(GranuleState),
+}
+
+/// One packed atomic word per granule of delegable DRAM, and the machine that reaches their contents.
+pub struct GranuleTable<'a, M> {
+    words: &'a [AtomicU32],
+    layout: DramLayout,
+    machine: &'a M,
+}
+
+impl<'a, M: Machine> GranuleTable<'a, M> {
+    /// Builds the table over `words`, which must hold one word per granule of `layout`, all zero
+    /// (every granule UNDELEGATED).
+    ///
+    /// # Panics
+    /// If `words` is shorter than the layout's granule count — a boot-time sizing bug.
+    pub fn new(words: &'a [AtomicU32], layout: DramLayout, machine: &'a M) -> Self {
+        assert!(words.len() >= layout.granules(), "granule table too small for the DRAM banks");
+        Self { words, layout, machine }
+    }
+
+    /// Bytes of table needed for `granules` granules.
+    pub const fn bytes_for(granules: usize) -> usize {
+        granules * core::mem::size_of::<u32>()
+    }
+
+    /// The delegable DRAM this table covers.
+    pub fn layout(&self) -> &DramLayout {
+        &self.layout
+    }
+
+    /// The machine behind the table.
+    pub fn machine(&self) -> &'a M {
+        self.machine
+    }
+
+    /// `PaIsDelegable`: whether `pa` lies in delegable DRAM. Alignment is the caller's check.
+    #[inline]
+    pub fn is_delegable(&self, pa: Pa) -> bool {
+        self.layout.index(pa).is_some()
+    }
+
+    /// The current state of the granule at `pa`, or `None` outside delegable DRAM. A snapshot: it
+    /// may change as soon as it is read, so commands use it only for their spec-ordered checks.
+    #[inline]
+    pub fn state(&self, pa: Pa) -> Option<GranuleState> {
+        let i = self.layout.index(pa)?;
+        Some(GranuleState::from_bits(self.words[i].load(Ordering::Acquire)))
+    }
+
+    /// Claims the granule at `pa` (granule aligned) exclusively, if it is in state `expected`.
+    ///
+    /// Fails at once if the state differs; retries while another command holds the granule in the
+    /// expected state (that command is short and its outcome decides ours).
+    pub fn claim(&self, pa: Pa, expected: GranuleState) -> Result<Claimed<'_, 'a, M>, AcquireError> {
+        let index = self.layout.index(pa).ok_or(AcquireError::OutOfBounds)?;
+        let word = &self.words[index];
+        let mut cur = word.load(Ordering::Acquire);
+        loop {
+            let state = GranuleState::from_bits(cur);
+            if state != expected {
+                return Err(AcquireError::State(state));
+            }
+            if cur & (CLAIMED | REF_MASK) != 0 {
+                spin_loop();
+                cur = word.load(Ordering::Acquire);
+                continue;
+            }
+            match word.compare_exchange_weak(cur, cur | CLAIMED, Ordering::Acquire, Ordering::Acquire) {
+                Ok(_) => return Ok(Claimed::new(self, index, pa, state)),
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// Takes a shared reference to the granule at `pa` if it is in state `expected`: its state
+    /// cannot change (no claim can be taken) until the reference is dropped.
+    pub fn share(&self, pa: Pa, expected: GranuleState) -> Result<Shared<'_, 'a, M>, AcquireError> {
+        let index = self.layout.index(pa).ok_or(AcquireError::OutOfBounds)?;
+        let word = &self.words[index];
+        let mut cur = word.load(Ordering::Acquire);
+        loop {
+            let state = GranuleState::from_bits(cur);
+            if state != expected {
+                return Err(AcquireError::State(state));
+            }
+            if cur & CLAIMED != 0 {
+                spin_loop();
+                cur = word.load(Ordering::Acquire);
+                continue;
+            }
+            // The reference count has 24 bits; one reference per CPU in flight cannot overflow it.
+            match word.compare_exchange_weak(cur, cur + REF_ONE, Ordering::Acquire, Ordering::Acquire) {
+                Ok(_) => return Ok(Shared::new(self, index, pa)),
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// The word of granule `index`, for the handles.
+    #[inline]
+    pub(super) fn word(&self, index: usize) -> &AtomicU32 {
+        &self.words[index]
+    }
+}

@@ -1,0 +1,93 @@
+//! The [`Machine`] trait: everything Warden's logic may ask of the machine.
+//!
+//! Every method is a narrow, named capability. None hands out a reference into Host (NS) memory:
+//! Host memory is only ever copied, through a copy that turns a granule protection fault or an
+//! external abort into [`NsAccessFault`]. An address the Host gives is an allegation, never a
+//! reference.
+
+use core::ptr::NonNull;
+
+use warden_abi::addr::Pa;
+
+/// A Host-memory access failed: the granule is not in the NS PAS (granule protection fault), not
+/// backed by memory (external abort), or the range is not inside one granule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NsAccessFault;
+
+/// EL3 refused a granule transition (the EL3 return code it gave).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum El3Error {
+    /// `E_RMM_BAD_ADDR`: not a granule EL3 knows.
+    BadAddr,
+    /// `E_RMM_BAD_PAS`: the granule is not in the PAS the transition starts from.
+    BadPas,
+    /// Any other code.
+    Other(i64),
+}
+
+/// A TLB invalidation request for Realm stage-2 translations, broadcast to the inner-shareable
+/// domain. Requested before a granule whose mapping was removed or downgraded can be reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlbInvalidation {
+    /// Every stage-1 and stage-2 entry tagged with this VMID (`TLBI VMALLS12E1IS` under that VMID).
+    Vmid(u16),
+    /// Stage-2 entries for one IPA block of `size` bytes under this VMID (`TLBI IPAS2E1IS` + `VMALLE1IS`).
+    Ipa {
+        /// The VMID whose translations are stale.
+        vmid: u16,
+        /// The first IPA of the block.
+        ipa: u64,
+        /// The block size in bytes.
+        size: u64,
+    },
+}
+
+/// Properties of the machine that decide what Warden can offer Realms (reported by `RMI_FEATURES`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MachineFeatures {
+    /// Implemented physical address width in bits (ID_AA64MMFR0_EL1.PARange).
+    pub pa_bits: u8,
+    /// Hardware VMID width in bits (8 or 16).
+    pub vmid_bits: u8,
+    /// Number of hardware breakpoints (not minus one).
+    pub num_bps: u8,
+    /// Number of hardware watchpoints (not minus one).
+    pub num_wps: u8,
+    /// Number of GICv3 list registers (not minus one).
+    pub gicv3_num_lrs: u8,
+}
+
+/// What Warden's logic may ask of the machine.
+///
+/// Implementations must be usable from every CPU at once (`Sync`); none of the methods takes a lock
+/// that another method holds across a call back into Warden.
+pub trait Machine: Sync {
+    /// Asks EL3 to move one granule from the NS PAS to the Realm PAS (`RMM_GTSI_DELEGATE`).
+    fn gtsi_delegate(&self, pa: Pa) -> Result<(), El3Error>;
+
+    /// Asks EL3 to move one granule from the Realm PAS to the NS PAS (`RMM_GTSI_UNDELEGATE`).
+    fn gtsi_undelegate(&self, pa: Pa) -> Result<(), El3Error>;
+
+    /// Copies `dst.len()` bytes of Host memory at `pa` into `dst`. The range must lie inside one
+    /// granule. Never faults: a granule protection fault or abort becomes [`NsAccessFault`].
+    fn ns_read(&self, pa: Pa, dst: &mut [u8]) -> Result<(), NsAccessFault>;
+
+    /// Copies `src` into Host memory at `pa`; the same rules as [`Machine::ns_read`].
+    fn ns_write(&self, pa: Pa, src: &[u8]) -> Result<(), NsAccessFault>;
+
+    /// The address at which Warden reaches the delegated granule `pa` through the Realm PAS.
+    ///
+    /// `pa` must be a granule of delegable DRAM that is in the Realm PAS; the caller (only the
+    /// granule table) guarantees that. The pointer is valid for `GRANULE_SIZE` bytes and stays valid
+    /// for Warden's lifetime; who may use it, and when, is the granule table's business.
+    fn realm_granule(&self, pa: Pa) -> NonNull<u8>;
+
+    /// Requests a broadcast TLB invalidation and waits for its completion.
+    fn tlb_invalidate(&self, what: TlbInvalidation);
+
+    /// The index of the calling CPU, below the CPU count EL3 reported at boot.
+    fn cpu_id(&self) -> usize;
+
+    /// The machine's properties.
+    fn features(&self) -> MachineFeatures;
+}

@@ -1,0 +1,94 @@
+//! The Realm Management Interface: the commands the Host calls, one file per group.
+//!
+//! Owns the dispatcher ([`Rmm::handle_rmi`]: a `match` on the FID, SVE hint masked, no heap, no
+//! dynamic dispatch) and the register-level result type ([`RmiReturn`]). Each command parses its
+//! arguments into typed values, checks the spec's failure conditions in the spec's order, then
+//! performs its transition in one place. This module must never read Host memory except through
+//! the machine's fault-safe copy.
+
+mod granule;
+mod realm;
+mod version;
+
+use warden_abi::fid::{RmiCommand, SMC_UNKNOWN};
+use warden_abi::status::RmiStatus;
+
+use crate::platform::Machine;
+use crate::rmm::Rmm;
+
+/// What an RMI command leaves in X0–X4 (the most RMI 1.0 returns through EL3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RmiReturn(pub [u64; 5]);
+
+impl RmiReturn {
+    /// Success with the given outputs in X1… (the rest zero).
+    pub fn ok(outputs: &[u64]) -> Self {
+        let mut x = [0u64; 5];
+        x[1..=outputs.len()].copy_from_slice(outputs);
+        Self(x)
+    }
+
+    /// A status with the given outputs in X1….
+    pub fn with(status: RmiStatus, outputs: &[u64]) -> Self {
+        let mut r = Self::ok(outputs);
+        r.0[0] = status.to_x0();
+        r
+    }
+
+    /// A failure with no outputs.
+    pub fn err(status: RmiStatus) -> Self {
+        Self::with(status, &[])
+    }
+
+    /// The status in X0 (`None` for `SMC_UNKNOWN`).
+    pub fn status(&self) -> Option<RmiStatus> {
+        RmiStatus::from_x0(self.0[0])
+    }
+}
+
+impl From<Result<(), RmiStatus>> for RmiReturn {
+    fn from(r: Result<(), RmiStatus>) -> Self {
+        match r {
+            Ok(()) => Self::ok(&[]),
+            Err(s) => Self::err(s),
+        }
+    }
+}
+
+impl<M: Machine> Rmm<'_, M> {
+    /// Runs one RMI command: `x` holds the Host's X0 (FID) to X7.
+    pub fn handle_rmi(&self, x: &[u64; 8]) -> RmiReturn {
+        let Some(cmd) = RmiCommand::from_fid(x[0]) else {
+            return RmiReturn([SMC_UNKNOWN, 0, 0, 0, 0]);
+        };
+        match cmd {
+            RmiCommand::Version => self.rmi_version(x[1]),
+            RmiCommand::Features => self.rmi_features(x[1]),
+            RmiCommand::GranuleDelegate => self.granule_delegate(x[1]).into(),
+            RmiCommand::GranuleUndelegate => self.granule_undelegate(x[1]).into(),
+            RmiCommand::RealmCreate => self.realm_create(x[1], x[2]).into(),
+            RmiCommand::RealmActivate => self.realm_activate(x[1]).into(),
+            RmiCommand::RealmDestroy => self.realm_destroy(x[1]).into(),
+            RmiCommand::RecAuxCount => match self.rec_aux_count(x[1]) {
+                Ok(n) => RmiReturn::ok(&[n]),
+                Err(s) => RmiReturn::err(s),
+            },
+            // Not implemented yet: the RTT, DATA and REC commands land with their issues.
+            RmiCommand::DataCreate
+            | RmiCommand::DataCreateUnknown
+            | RmiCommand::DataDestroy
+            | RmiCommand::RecCreate
+            | RmiCommand::RecDestroy
+            | RmiCommand::RecEnter
+            | RmiCommand::RttCreate
+            | RmiCommand::RttDestroy
+            | RmiCommand::RttMapUnprotected
+            | RmiCommand::RttReadEntry
+            | RmiCommand::RttUnmapUnprotected
+            | RmiCommand::PsciComplete
+            | RmiCommand::RttFold
+            | RmiCommand::RttInitRipas
+            | RmiCommand::RttSetRipas => RmiReturn([SMC_UNKNOWN, 0, 0, 0, 0]),
+        }
+    }
+}
