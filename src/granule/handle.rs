@@ -50,6 +50,7 @@ pub struct Claimed<'t, 'a, M: Machine> {
 }
 
 impl<'t, 'a, M: Machine> Claimed<'t, 'a, M> {
+    #[inline]
     pub(super) fn new(table: &'t GranuleTable<'a, M>, index: usize, pa: Pa, state: GranuleState) -> Self {
         Self { table, index, pa, state }
     }
@@ -74,6 +75,7 @@ impl<'t, 'a, M: Machine> Claimed<'t, 'a, M> {
     /// # Panics
     /// If `new` holds a typed object (use [`Claimed::init`]) or the granule still holds one (use
     /// [`Claimed::destroy`]) — both are bugs in the caller.
+    #[inline]
     pub fn commit(self, new: GranuleState) {
         assert!(!has_object(new) && !has_object(self.state), "typed granule states change through init/destroy");
         self.store(new);
@@ -157,6 +159,7 @@ impl<'t, 'a, M: Machine> Claimed<'t, 'a, M> {
         unsafe { self.base().as_ptr().write_bytes(0, GRANULE_SIZE as usize) };
     }
 
+    #[inline]
     fn store(self, new: GranuleState) {
         let word = self.table.word(self.index);
         debug_assert_eq!(word.load(Ordering::Relaxed) & !STATE_MASK, CLAIMED);
@@ -166,6 +169,7 @@ impl<'t, 'a, M: Machine> Claimed<'t, 'a, M> {
 }
 
 impl<M: Machine> Drop for Claimed<'_, '_, M> {
+    #[inline]
     fn drop(&mut self) {
         // Released unchanged: the command failed after claiming.
         self.table.word(self.index).store(self.state.bits(), Ordering::Release);
@@ -181,6 +185,7 @@ pub struct Shared<'t, 'a, M: Machine> {
 }
 
 impl<'t, 'a, M: Machine> Shared<'t, 'a, M> {
+    #[inline]
     pub(super) fn new(table: &'t GranuleTable<'a, M>, index: usize, pa: Pa) -> Self {
         Self { table, index, pa, _not_send: PhantomData }
     }
@@ -206,6 +211,7 @@ impl<'t, 'a, M: Machine> Shared<'t, 'a, M> {
 }
 
 impl<M: Machine> Drop for Shared<'_, '_, M> {
+    #[inline]
     fn drop(&mut self) {
         self.table.word(self.index).fetch_sub(REF_ONE, Ordering::Release);
     }

@@ -72,14 +72,20 @@ impl<'a, M: Machine> GranuleTable<'a, M> {
     ///
     /// Fails at once if the state differs; retries while another command holds the granule in the
     /// expected state (that command is short and its outcome decides ours).
+    #[inline]
     pub fn claim(&self, pa: Pa, expected: GranuleState) -> Result<Claimed<'_, 'a, M>, AcquireError> {
         let index = self.layout.index(pa).ok_or(AcquireError::OutOfBounds)?;
         let word = &self.words[index];
-        let mut cur = word.load(Ordering::Acquire);
+        // Fast path: one CAS that assumes the common word (expected state, unclaimed, unshared),
+        // without a load first — one coherence transaction on a line another CPU last wrote.
+        let idle = expected.bits();
+        let mut cur = match word.compare_exchange(idle, idle | CLAIMED, Ordering::Acquire, Ordering::Acquire) {
+            Ok(_) => return Ok(Claimed::new(self, index, pa, expected)),
+            Err(now) => now,
+        };
         loop {
-            let state = GranuleState::from_bits(cur);
-            if state != expected {
-                return Err(AcquireError::State(state));
+            if cur & STATE_MASK != idle {
+                return Err(AcquireError::State(GranuleState::from_bits(cur)));
             }
             if cur & (CLAIMED | REF_MASK) != 0 {
                 spin_loop();
@@ -87,7 +93,7 @@ impl<'a, M: Machine> GranuleTable<'a, M> {
                 continue;
             }
             match word.compare_exchange_weak(cur, cur | CLAIMED, Ordering::Acquire, Ordering::Acquire) {
-                Ok(_) => return Ok(Claimed::new(self, index, pa, state)),
+                Ok(_) => return Ok(Claimed::new(self, index, pa, expected)),
                 Err(now) => cur = now,
             }
         }
@@ -95,14 +101,15 @@ impl<'a, M: Machine> GranuleTable<'a, M> {
 
     /// Takes a shared reference to the granule at `pa` if it is in state `expected`: its state
     /// cannot change (no claim can be taken) until the reference is dropped.
+    #[inline]
     pub fn share(&self, pa: Pa, expected: GranuleState) -> Result<Shared<'_, 'a, M>, AcquireError> {
         let index = self.layout.index(pa).ok_or(AcquireError::OutOfBounds)?;
         let word = &self.words[index];
+        let want = expected.bits();
         let mut cur = word.load(Ordering::Acquire);
         loop {
-            let state = GranuleState::from_bits(cur);
-            if state != expected {
-                return Err(AcquireError::State(state));
+            if cur & STATE_MASK != want {
+                return Err(AcquireError::State(GranuleState::from_bits(cur)));
             }
             if cur & CLAIMED != 0 {
                 spin_loop();

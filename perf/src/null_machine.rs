@@ -1,0 +1,34 @@
+//! A machine whose EL3 and memory cost nothing: benchmarks of the granule table measure the table.
+
+use std::ptr::NonNull;
+
+use warden::platform::{El3Error, Machine, MachineFeatures, NsAccessFault, TlbInvalidation};
+use warden_abi::addr::Pa;
+
+/// EL3 always agrees; there is no memory (the table benchmarks never touch granule contents).
+pub struct NullMachine;
+
+impl Machine for NullMachine {
+    fn gtsi_delegate(&self, _: Pa) -> Result<(), El3Error> {
+        Ok(())
+    }
+    fn gtsi_undelegate(&self, _: Pa) -> Result<(), El3Error> {
+        Ok(())
+    }
+    fn ns_read(&self, _: Pa, _: &mut [u8]) -> Result<(), NsAccessFault> {
+        Err(NsAccessFault)
+    }
+    fn ns_write(&self, _: Pa, _: &[u8]) -> Result<(), NsAccessFault> {
+        Err(NsAccessFault)
+    }
+    fn realm_granule(&self, pa: Pa) -> NonNull<u8> {
+        panic!("the null machine has no granule memory ({pa:?})")
+    }
+    fn tlb_invalidate(&self, _: TlbInvalidation) {}
+    fn cpu_id(&self) -> usize {
+        0
+    }
+    fn features(&self) -> MachineFeatures {
+        MachineFeatures { pa_bits: 48, vmid_bits: 16, num_bps: 6, num_wps: 4, gicv3_num_lrs: 4 }
+    }
+}
