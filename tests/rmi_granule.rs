@@ -39,7 +39,7 @@ fn delegate_gran_align() {
 fn delegate_gran_bound() {
     with_host(|h| {
         // MMIO, Root and Secure memory, a hole below DRAM, just past DRAM, beyond the PA range.
-        for pa in [MMIO, ROOT, SECURE, DRAM - 0x1000, DRAM + (16 << 20), 1 << 52, u64::MAX & !0xFFF] {
+        for pa in [MMIO, ROOT, SECURE, DRAM - 0x1000, DRAM + (16 << 20), 1 << 52, !0xFFF] {
             assert_eq!(h.status(rmi::GRANULE_DELEGATE, &[pa]), RmiStatus::input(), "{pa:#x}");
         }
         assert_eq!(h.m.pas(Pa(ROOT)), Some(Pas::Root));
