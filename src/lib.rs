@@ -12,6 +12,7 @@ extern crate std;
 
 pub mod arch;
 pub mod granule;
+pub mod lock;
 pub mod measure;
 pub mod platform;
 pub mod realm;

@@ -18,3 +18,32 @@ pub fn spin_loop() {
     #[cfg(not(loom))]
     core::hint::spin_loop();
 }
+
+#[cfg(loom)]
+pub use loom::cell::UnsafeCell;
+
+/// `core::cell::UnsafeCell` with loom's access API (`with`, `with_mut`), so code written against
+/// the facade runs under both.
+#[cfg(not(loom))]
+#[derive(Debug)]
+pub struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    /// Wraps `value`.
+    pub const fn new(value: T) -> Self {
+        Self(core::cell::UnsafeCell::new(value))
+    }
+
+    /// Calls `f` with a shared raw pointer to the contents.
+    #[inline(always)]
+    pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Calls `f` with a unique raw pointer to the contents.
+    #[inline(always)]
+    pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}

@@ -315,8 +315,8 @@ fn starting_tables_split_protected_and_unprotected() {
         let t0 = h.rmm.granules().share(Pa(RTT), GranuleState::Rtt).unwrap();
         let t1 = h.rmm.granules().share(Pa(RTT + 0x1000), GranuleState::Rtt).unwrap();
         for i in 0..512 {
-            assert_eq!(t0.object::<RttTable>().entry(i).kind(), EntryKind::Unassigned(RmiRipas::Empty));
-            assert_eq!(t1.object::<RttTable>().entry(i).kind(), EntryKind::UnassignedNs);
+            assert_eq!(t0.object::<RttTable>().entry(i).kind(1), EntryKind::Unassigned(RmiRipas::Empty));
+            assert_eq!(t1.object::<RttTable>().entry(i).kind(1), EntryKind::UnassignedNs);
         }
     });
 }

@@ -24,6 +24,7 @@ impl Machine for NullMachine {
     fn realm_granule(&self, pa: Pa) -> NonNull<u8> {
         panic!("the null machine has no granule memory ({pa:?})")
     }
+    fn sync_table_writes(&self) {}
     fn tlb_invalidate(&self, _: TlbInvalidation) {}
     fn cpu_id(&self) -> usize {
         0

@@ -92,6 +92,28 @@ impl<'t, 'a, M: Machine> Claimed<'t, 'a, M> {
         self.store(T::STATE);
     }
 
+    /// Writes `value` into the granule but keeps the claim: the caller publishes the object
+    /// elsewhere first (e.g. the TABLE entry pointing at a new RTT), then commits.
+    pub fn prepare<T: GranuleObject>(self, value: T) -> Prepared<'t, 'a, M, T> {
+        const { assert_fits::<T>() };
+        assert!(!has_object(self.state), "granule already holds an object");
+        // SAFETY: as in `init`: claimed, aligned, large enough, and no object to overwrite.
+        unsafe { self.base().cast::<T>().write(value) };
+        Prepared { claim: Some(self), _t: PhantomData }
+    }
+
+    /// The claimed granule's bytes (it holds no typed object), for filling it from Host memory or
+    /// hashing it.
+    ///
+    /// # Panics
+    /// If the granule holds a typed object.
+    pub fn bytes_mut(&mut self) -> &mut [u8; GRANULE_SIZE as usize] {
+        assert!(!has_object(self.state), "raw access to a typed object is not allowed");
+        // SAFETY: the claim makes this the only access to the granule's memory while the borrow
+        // lasts; the pointer is valid and aligned for GRANULE_SIZE bytes; any bytes are valid u8s.
+        unsafe { self.base().cast::<[u8; GRANULE_SIZE as usize]>().as_mut() }
+    }
+
     /// The object held by the claimed granule.
     ///
     /// # Panics
@@ -173,6 +195,45 @@ impl<M: Machine> Drop for Claimed<'_, '_, M> {
     fn drop(&mut self) {
         // Released unchanged: the command failed after claiming.
         self.table.word(self.index).store(self.state.bits(), Ordering::Release);
+    }
+}
+
+/// A claimed granule holding a new object not yet committed: [`Prepared::commit`] ends the claim in
+/// `T::STATE`; dropping it instead moves the object out, zeroes the granule and releases it unchanged.
+pub struct Prepared<'t, 'a, M: Machine, T: GranuleObject> {
+    claim: Option<Claimed<'t, 'a, M>>,
+    _t: PhantomData<T>,
+}
+
+impl<M: Machine, T: GranuleObject> Prepared<'_, '_, M, T> {
+    /// The granule's address.
+    pub fn pa(&self) -> Pa {
+        self.claim.as_ref().map_or(Pa(0), Claimed::pa)
+    }
+
+    /// The object being prepared.
+    pub fn object(&self) -> &T {
+        let claim = self.claim.as_ref().expect("prepared granule");
+        // SAFETY: `prepare` wrote a T and the claim is still held, excluding every writer.
+        unsafe { claim.base().cast::<T>().as_ref() }
+    }
+
+    /// Ends the claim with the granule in `T::STATE`: the linearisation point of its creation.
+    pub fn commit(mut self) {
+        if let Some(claim) = self.claim.take() {
+            claim.store(T::STATE);
+        }
+    }
+}
+
+impl<M: Machine, T: GranuleObject> Drop for Prepared<'_, '_, M, T> {
+    fn drop(&mut self) {
+        if let Some(mut claim) = self.claim.take() {
+            // SAFETY: `prepare` wrote a T that was never published; moving it out once here.
+            drop(unsafe { claim.base().cast::<T>().read() });
+            claim.zero_memory();
+            // Dropping the claim releases it in its prior state.
+        }
     }
 }
 

@@ -12,6 +12,20 @@ pub(super) const CLAIMED: u32 = 1 << 7;
 pub(super) const REF_ONE: u32 = 1 << 8;
 const REF_MASK: u32 = !0xFF;
 
+#[derive(Clone, Copy)]
+enum Mode {
+    Exclusive,
+    Shared,
+}
+
+#[derive(Clone, Copy)]
+enum Waits {
+    /// Only while the state is the expected one (the outcome depends on the holder).
+    ForSameState,
+    /// Also while claimed in another state (the granule's owner is moving it into the expected one).
+    ForAnyState,
+}
+
 /// Why a granule could not be acquired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AcquireError {
@@ -74,51 +88,71 @@ impl<'a, M: Machine> GranuleTable<'a, M> {
     /// expected state (that command is short and its outcome decides ours).
     #[inline]
     pub fn claim(&self, pa: Pa, expected: GranuleState) -> Result<Claimed<'_, 'a, M>, AcquireError> {
-        let index = self.layout.index(pa).ok_or(AcquireError::OutOfBounds)?;
-        let word = &self.words[index];
-        // Fast path: one CAS that assumes the common word (expected state, unclaimed, unshared),
-        // without a load first — one coherence transaction on a line another CPU last wrote.
-        let idle = expected.bits();
-        let mut cur = match word.compare_exchange(idle, idle | CLAIMED, Ordering::Acquire, Ordering::Acquire) {
-            Ok(_) => return Ok(Claimed::new(self, index, pa, expected)),
-            Err(now) => now,
-        };
-        loop {
-            if cur & STATE_MASK != idle {
-                return Err(AcquireError::State(GranuleState::from_bits(cur)));
-            }
-            if cur & (CLAIMED | REF_MASK) != 0 {
-                spin_loop();
-                cur = word.load(Ordering::Acquire);
-                continue;
-            }
-            match word.compare_exchange_weak(cur, cur | CLAIMED, Ordering::Acquire, Ordering::Acquire) {
-                Ok(_) => return Ok(Claimed::new(self, index, pa, expected)),
-                Err(now) => cur = now,
-            }
-        }
+        let index = self.acquire(pa, expected, Mode::Exclusive, Waits::ForSameState)?;
+        Ok(Claimed::new(self, index, pa, expected))
+    }
+
+    /// Claims a granule the caller reached through its owner (an RTT entry, a REC's RD): like
+    /// [`GranuleTable::claim`], but also waits while the granule is claimed in *another* state, because
+    /// then the owner's command is still moving it into the state the entry promises.
+    #[inline]
+    pub fn claim_owned(&self, pa: Pa, expected: GranuleState) -> Result<Claimed<'_, 'a, M>, AcquireError> {
+        let index = self.acquire(pa, expected, Mode::Exclusive, Waits::ForAnyState)?;
+        Ok(Claimed::new(self, index, pa, expected))
     }
 
     /// Takes a shared reference to the granule at `pa` if it is in state `expected`: its state
     /// cannot change (no claim can be taken) until the reference is dropped.
     #[inline]
     pub fn share(&self, pa: Pa, expected: GranuleState) -> Result<Shared<'_, 'a, M>, AcquireError> {
+        let index = self.acquire(pa, expected, Mode::Shared, Waits::ForSameState)?;
+        Ok(Shared::new(self, index, pa))
+    }
+
+    /// [`GranuleTable::share`] for a granule reached through its owner (see
+    /// [`GranuleTable::claim_owned`]).
+    #[inline]
+    pub fn share_owned(&self, pa: Pa, expected: GranuleState) -> Result<Shared<'_, 'a, M>, AcquireError> {
+        let index = self.acquire(pa, expected, Mode::Shared, Waits::ForAnyState)?;
+        Ok(Shared::new(self, index, pa))
+    }
+
+    #[inline(always)]
+    fn acquire(&self, pa: Pa, expected: GranuleState, mode: Mode, waits: Waits) -> Result<usize, AcquireError> {
         let index = self.layout.index(pa).ok_or(AcquireError::OutOfBounds)?;
         let word = &self.words[index];
-        let want = expected.bits();
-        let mut cur = word.load(Ordering::Acquire);
+        let idle = expected.bits();
+        // Fast path: one CAS that assumes the common word (expected state, unclaimed, unshared),
+        // without a load first — one coherence transaction on a line another CPU last wrote.
+        let taken = match mode {
+            Mode::Exclusive => idle | CLAIMED,
+            Mode::Shared => idle + REF_ONE,
+        };
+        let mut cur = match word.compare_exchange(idle, taken, Ordering::Acquire, Ordering::Acquire) {
+            Ok(_) => return Ok(index),
+            Err(now) => now,
+        };
         loop {
-            if cur & STATE_MASK != want {
+            let busy = match mode {
+                Mode::Exclusive => cur & (CLAIMED | REF_MASK) != 0,
+                Mode::Shared => cur & CLAIMED != 0,
+            };
+            let owner_in_flight = matches!(waits, Waits::ForAnyState) && cur & CLAIMED != 0;
+            if cur & STATE_MASK != idle && !owner_in_flight {
                 return Err(AcquireError::State(GranuleState::from_bits(cur)));
             }
-            if cur & CLAIMED != 0 {
+            if busy || owner_in_flight {
                 spin_loop();
                 cur = word.load(Ordering::Acquire);
                 continue;
             }
-            // The reference count has 24 bits; one reference per CPU in flight cannot overflow it.
-            match word.compare_exchange_weak(cur, cur + REF_ONE, Ordering::Acquire, Ordering::Acquire) {
-                Ok(_) => return Ok(Shared::new(self, index, pa)),
+            let next = match mode {
+                Mode::Exclusive => cur | CLAIMED,
+                // The reference count has 24 bits; one reference per CPU in flight cannot overflow.
+                Mode::Shared => cur + REF_ONE,
+            };
+            match word.compare_exchange_weak(cur, next, Ordering::Acquire, Ordering::Acquire) {
+                Ok(_) => return Ok(index),
                 Err(now) => cur = now,
             }
         }

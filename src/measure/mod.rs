@@ -41,6 +41,50 @@ pub fn rim_init(params: &RealmParams) -> Measurement {
     hash(params.hash_algo, image.as_bytes())
 }
 
+/// Bytes of a measurement descriptor.
+pub const DESCRIPTOR_BYTES: usize = 256;
+
+/// The measurement descriptor types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum DescriptorType {
+    /// `RmmMeasurementDescriptorData`: DATA_CREATE.
+    Data = 0,
+    /// `RmmMeasurementDescriptorRec`: REC_CREATE.
+    Rec = 1,
+    /// `RmmMeasurementDescriptorRipas`: RTT_INIT_RIPAS.
+    Ripas = 2,
+}
+
+/// A descriptor with the common header (type, length, current RIM) filled in.
+fn descriptor(kind: DescriptorType, rim: &Measurement) -> [u8; DESCRIPTOR_BYTES] {
+    let mut d = [0u8; DESCRIPTOR_BYTES];
+    d[0] = kind as u8;
+    d[0x08..0x10].copy_from_slice(&(DESCRIPTOR_BYTES as u64).to_le_bytes());
+    d[0x10..0x50].copy_from_slice(rim);
+    d
+}
+
+/// The RIM after DATA_CREATE of the granule at `ipa` with Host `flags`; `content` is the hash of the
+/// 4 KiB copied when the flags ask for it to be measured.
+pub fn rim_extend_data(algo: RmiHashAlgorithm, rim: &Measurement, ipa: u64, flags: u64, content: Option<&Measurement>) -> Measurement {
+    let mut d = descriptor(DescriptorType::Data, rim);
+    d[0x50..0x58].copy_from_slice(&ipa.to_le_bytes());
+    d[0x58..0x60].copy_from_slice(&flags.to_le_bytes());
+    if let Some(c) = content {
+        d[0x60..0xA0].copy_from_slice(c);
+    }
+    hash(algo, &d)
+}
+
+/// The RIM after RTT_INIT_RIPAS of one entry covering `[base, top)`.
+pub fn rim_extend_ripas(algo: RmiHashAlgorithm, rim: &Measurement, base: u64, top: u64) -> Measurement {
+    let mut d = descriptor(DescriptorType::Ripas, rim);
+    d[0x50..0x58].copy_from_slice(&base.to_le_bytes());
+    d[0x58..0x60].copy_from_slice(&top.to_le_bytes());
+    hash(algo, &d)
+}
+
 /// The five measurement slots of a Realm: index 0 is the RIM, 1–4 the REMs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Measurements {
@@ -58,6 +102,16 @@ impl Measurements {
     /// Slot `index` (0 = RIM, 1–4 = REMs).
     pub fn get(&self, index: usize) -> Option<&Measurement> {
         self.slots.get(index)
+    }
+
+    /// The RIM.
+    pub fn rim(&self) -> &Measurement {
+        &self.slots[0]
+    }
+
+    /// Replaces the RIM (extension while the Realm is NEW).
+    pub fn set_rim(&mut self, rim: Measurement) {
+        self.slots[0] = rim;
     }
 }
 
@@ -102,6 +156,41 @@ mod tests {
         other.vmid = 9;
         other.rtt_base = Pa(0x9000_0000);
         assert_eq!(rim_init(&other), rim);
+    }
+
+    #[test]
+    fn data_descriptor_layout() {
+        let rim = [0x11u8; 64];
+        let content = [0x22u8; 64];
+        let mut d = [0u8; 256];
+        d[0] = 0;
+        d[8] = 0x00;
+        d[9] = 0x01; // len 0x100
+        d[0x10..0x50].copy_from_slice(&rim);
+        d[0x50..0x58].copy_from_slice(&0x8000u64.to_le_bytes());
+        d[0x58] = 1;
+        d[0x60..0xA0].copy_from_slice(&content);
+        let got = rim_extend_data(RmiHashAlgorithm::Sha256, &rim, 0x8000, 1, Some(&content));
+        assert_eq!(&got[..32], Sha256::digest(d).as_slice());
+        // Unmeasured content leaves the content field zero.
+        d[0x58] = 0;
+        d[0x60..0xA0].fill(0);
+        assert_eq!(&rim_extend_data(RmiHashAlgorithm::Sha256, &rim, 0x8000, 0, None)[..32], Sha256::digest(d).as_slice());
+    }
+
+    #[test]
+    fn ripas_descriptor_layout() {
+        let rim = [0x33u8; 64];
+        let mut d = [0u8; 256];
+        d[0] = 2;
+        d[9] = 0x01;
+        d[0x10..0x50].copy_from_slice(&rim);
+        d[0x50..0x58].copy_from_slice(&0x20_0000u64.to_le_bytes());
+        d[0x58..0x60].copy_from_slice(&0x40_0000u64.to_le_bytes());
+        assert_eq!(
+            rim_extend_ripas(RmiHashAlgorithm::Sha512, &rim, 0x20_0000, 0x40_0000).as_slice(),
+            Sha512::digest(d).as_slice()
+        );
     }
 
     #[test]

@@ -82,6 +82,10 @@ pub trait Machine: Sync {
     /// for Warden's lifetime; who may use it, and when, is the granule table's business.
     fn realm_granule(&self, pa: Pa) -> NonNull<u8>;
 
+    /// Makes the stores to translation tables made so far visible to hardware table walkers
+    /// (`DSB ISHST` on the machine) before a new table or mapping is published to them.
+    fn sync_table_writes(&self);
+
     /// Requests a broadcast TLB invalidation and waits for its completion.
     fn tlb_invalidate(&self, what: TlbInvalidation);
 

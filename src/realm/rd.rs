@@ -5,6 +5,7 @@ use warden_abi::realm_params::RmiRealmFlags;
 use warden_abi::rtt::RmiHashAlgorithm;
 
 use crate::granule::{GranuleObject, GranuleState};
+use crate::lock::SpinLock;
 use crate::measure::Measurements;
 use crate::sync::{AtomicU8, AtomicU64, Ordering};
 
@@ -63,7 +64,10 @@ pub struct RealmConfig {
 pub struct Rd {
     state: AtomicU8,
     config: RealmConfig,
-    measurements: Measurements,
+    measurements: SpinLock<Measurements>,
+    /// Bumped by every RTT_DESTROY and RTT_FOLD: a per-CPU walk-cache entry filled under an older
+    /// generation may name a table that no longer belongs to this Realm.
+    rtt_generation: AtomicU64,
     /// The index the next REC_CREATE must use (`rec_index`).
     rec_index: AtomicU64,
     /// How many RECs exist (a Realm with RECs is live).
@@ -81,7 +85,8 @@ impl Rd {
         Self {
             state: AtomicU8::new(RealmState::New as u8),
             config,
-            measurements,
+            measurements: SpinLock::new(measurements),
+            rtt_generation: AtomicU64::new(0),
             rec_index: AtomicU64::new(0),
             num_recs: AtomicU64::new(0),
         }
@@ -105,9 +110,24 @@ impl Rd {
         &self.config
     }
 
-    /// The measurements.
-    pub fn measurements(&self) -> &Measurements {
-        &self.measurements
+    /// Runs `f` on the measurements, serialised with every other extension of this Realm.
+    pub fn with_measurements<R>(&self, f: impl FnOnce(&mut Measurements) -> R) -> R {
+        self.measurements.with(f)
+    }
+
+    /// A copy of the measurements.
+    pub fn measurements(&self) -> Measurements {
+        self.measurements.with(|m| m.clone())
+    }
+
+    /// The RTT generation (see the field).
+    pub fn rtt_generation(&self) -> u64 {
+        self.rtt_generation.load(Ordering::Acquire)
+    }
+
+    /// Starts a new RTT generation: called before a table is unlinked.
+    pub fn bump_rtt_generation(&self) {
+        self.rtt_generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The index the next REC must have.

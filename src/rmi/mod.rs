@@ -6,8 +6,10 @@
 //! performs its transition in one place. This module must never read Host memory except through
 //! the machine's fault-safe copy.
 
+mod data;
 mod granule;
 mod realm;
+mod rtt;
 mod version;
 
 use warden_abi::fid::{RmiCommand, SMC_UNKNOWN};
@@ -73,21 +75,21 @@ impl<M: Machine> Rmm<'_, M> {
                 Ok(n) => RmiReturn::ok(&[n]),
                 Err(s) => RmiReturn::err(s),
             },
-            // Not implemented yet: the RTT, DATA and REC commands land with their issues.
-            RmiCommand::DataCreate
-            | RmiCommand::DataCreateUnknown
-            | RmiCommand::DataDestroy
-            | RmiCommand::RecCreate
+            RmiCommand::DataCreate => self.data_create(x[1], x[2], x[3], x[4], x[5]).into(),
+            RmiCommand::DataCreateUnknown => self.data_create_unknown(x[1], x[2], x[3]).into(),
+            RmiCommand::DataDestroy => self.data_destroy(x[1], x[2]),
+            RmiCommand::RttCreate => self.rtt_create(x[1], x[2], x[3], x[4]).into(),
+            RmiCommand::RttDestroy => self.rtt_destroy(x[1], x[2], x[3]),
+            RmiCommand::RttFold => self.rtt_fold(x[1], x[2], x[3]),
+            RmiCommand::RttReadEntry => self.rtt_read_entry(x[1], x[2], x[3]),
+            RmiCommand::RttMapUnprotected => self.rtt_map_unprotected(x[1], x[2], x[3], x[4]).into(),
+            RmiCommand::RttUnmapUnprotected => self.rtt_unmap_unprotected(x[1], x[2], x[3]),
+            RmiCommand::RttInitRipas => self.rtt_init_ripas(x[1], x[2], x[3]),
+            // Not implemented yet: the REC commands land with their issue.
+            RmiCommand::RecCreate
             | RmiCommand::RecDestroy
             | RmiCommand::RecEnter
-            | RmiCommand::RttCreate
-            | RmiCommand::RttDestroy
-            | RmiCommand::RttMapUnprotected
-            | RmiCommand::RttReadEntry
-            | RmiCommand::RttUnmapUnprotected
             | RmiCommand::PsciComplete
-            | RmiCommand::RttFold
-            | RmiCommand::RttInitRipas
             | RmiCommand::RttSetRipas => RmiReturn([SMC_UNKNOWN, 0, 0, 0, 0]),
         }
     }

@@ -178,7 +178,7 @@ impl<M: Machine> Rmm<'_, M> {
                 // Starting RTTs are owned by this RD and reachable only through it: under the RD's
                 // claim they are in state RTT and nobody holds them.
                 let claim = self.granules.claim(t, GranuleState::Rtt).expect("starting RTT not in state RTT");
-                claim.object::<RttTable>().is_live()
+                claim.object::<RttTable>().is_live(realm.config().rtt_level_start)
             });
         if live {
             return Err(RmiStatus::realm(0));

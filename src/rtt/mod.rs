@@ -8,6 +8,7 @@
 pub mod config;
 pub mod entry;
 pub mod table;
+pub mod walk;
 
 pub use entry::RttEntry;
 pub use table::{RTT_ENTRIES, RttTable};

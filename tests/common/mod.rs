@@ -34,7 +34,17 @@ pub struct Host<'a> {
     pub m: &'a HostMachine,
     /// Warden.
     pub rmm: &'a Rmm<'a, HostMachine>,
+    next_free: std::sync::atomic::AtomicU64,
 }
+
+/// First granule handed out by [`Host::fresh`].
+pub const POOL_BASE: u64 = DRAM + 0x40_0000;
+/// A 2 MiB-aligned, 2 MiB range kept out of the pool for block mappings.
+pub const BLOCK_BASE: u64 = DRAM + (14 << 20);
+/// A protected IPA with tables down to level 3 in most tests.
+pub const IPA: u64 = 0x4020_0000;
+/// An unprotected IPA (40-bit Realms: bit 39 set).
+pub const NS_IPA: u64 = (1 << 39) | 0x20_0000;
 
 /// Runs `f` with a fresh small machine and Warden.
 pub fn with_host<R>(f: impl FnOnce(&Host<'_>) -> R) -> R {
@@ -46,7 +56,7 @@ pub fn with_machine<R>(m: HostMachine, f: impl FnOnce(&Host<'_>) -> R) -> R {
     let layout = DramLayout::new(&m.dram_banks(), 48).expect("layout");
     let words: Vec<AtomicU32> = (0..layout.granules()).map(|_| AtomicU32::new(0)).collect();
     let rmm = Rmm::new(&m, layout, &words);
-    f(&Host { m: &m, rmm: &rmm })
+    f(&Host { m: &m, rmm: &rmm, next_free: std::sync::atomic::AtomicU64::new(POOL_BASE) })
 }
 
 impl Host<'_> {
@@ -66,6 +76,52 @@ impl Host<'_> {
     /// Delegates `pa`, asserting success.
     pub fn delegate(&self, pa: u64) {
         assert_eq!(self.status(rmi::GRANULE_DELEGATE, &[pa]), RmiStatus::SUCCESS, "delegate {pa:#x}");
+    }
+
+    /// A granule nobody used yet, delegated.
+    pub fn fresh(&self) -> u64 {
+        let pa = self.next_free.fetch_add(0x1000, std::sync::atomic::Ordering::Relaxed);
+        assert!(pa < BLOCK_BASE, "test pool exhausted");
+        self.delegate(pa);
+        pa
+    }
+
+    /// A granule nobody used yet, not delegated (e.g. an NS source page).
+    pub fn fresh_ns(&self) -> u64 {
+        let pa = self.next_free.fetch_add(0x1000, std::sync::atomic::Ordering::Relaxed);
+        assert!(pa < BLOCK_BASE, "test pool exhausted");
+        pa
+    }
+
+    /// RTT_CREATE of a fresh table at (`ipa`, `level`), asserting success; returns the table.
+    pub fn rtt_create(&self, ipa: u64, level: i64) -> u64 {
+        let t = self.fresh();
+        assert_eq!(self.status(rmi::RTT_CREATE, &[RD, t, ipa, level as u64]), RmiStatus::SUCCESS, "RTT_CREATE {ipa:#x} L{level}");
+        t
+    }
+
+    /// Creates tables down to level 3 for `ipa` (levels 2 and 3 under the level-1 start).
+    pub fn map_l3(&self, ipa: u64) {
+        let l2 = ipa & !((1 << 30) - 1);
+        let l3 = ipa & !((1 << 21) - 1);
+        if self.read_entry(l2, 1).1 != 2 {
+            self.rtt_create(l2, 2);
+        }
+        if self.read_entry(l3, 2).1 != 2 {
+            self.rtt_create(l3, 3);
+        }
+    }
+
+    /// RTT_READ_ENTRY → (walk_level, state, desc, ripas), asserting success.
+    pub fn read_entry(&self, ipa: u64, level: i64) -> (i64, u64, u64, u64) {
+        let r = self.call(rmi::RTT_READ_ENTRY, &[RD, ipa, level as u64]);
+        assert_eq!(r.status(), Some(RmiStatus::SUCCESS), "READ_ENTRY {ipa:#x} L{level}");
+        (r.0[1] as i64, r.0[2], r.0[3], r.0[4])
+    }
+
+    /// The standard Realm (RD, two level-1 tables at RTT, 40-bit IPA, VMID 1).
+    pub fn realm(&self) {
+        assert_eq!(self.create_realm(RD, RTT, 1), RmiStatus::SUCCESS);
     }
 
     /// Writes `p` as `RmiRealmParams` at `at` (NS memory).

@@ -229,6 +229,10 @@ impl Machine for HostMachine {
         unsafe { r.mem.add((pa.raw() - r.spec.base) as usize) }
     }
 
+    fn sync_table_writes(&self) {
+        std::sync::atomic::fence(Ordering::SeqCst);
+    }
+
     fn tlb_invalidate(&self, what: TlbInvalidation) {
         self.tlbi.lock().expect("tlbi record poisoned").push(what);
     }

@@ -1,0 +1,296 @@
+//! The RTT commands: `RMI_RTT_CREATE`, `RMI_RTT_DESTROY`, `RMI_RTT_FOLD`, `RMI_RTT_READ_ENTRY`,
+//! `RMI_RTT_MAP_UNPROTECTED`, `RMI_RTT_UNMAP_UNPROTECTED` and `RMI_RTT_INIT_RIPAS`.
+//!
+//! Each checks its failure conditions in the spec's order against one walk, then changes one entry
+//! by compare-and-swap. A CAS that loses to a concurrent command means the checks were answered
+//! against a state that no longer holds: the command runs again from the walk, so its result is the
+//! one some serial order gives. Removing or downgrading a valid mapping requests the TLB
+//! invalidation before any granule it named can be reused.
+
+use warden_abi::addr::{GRANULE_SIZE, Level, Pa};
+use warden_abi::rtt::RmiRipas;
+use warden_abi::status::RmiStatus;
+
+use super::RmiReturn;
+use crate::granule::GranuleState;
+use crate::measure::rim_extend_ripas;
+use crate::platform::{Machine, TlbInvalidation};
+use crate::realm::{Rd, RealmState};
+use crate::rmm::Rmm;
+use crate::rtt::entry::{EntryKind, RttEntry, host_ns_desc_valid, OA_MASK};
+use crate::rtt::table::{RTT_ENTRIES, RttTable};
+use crate::rtt::walk::{entry_shift, rtt_walk};
+
+/// Bytes mapped by one entry of a level-`level` table.
+pub(crate) const fn entry_size(level: i8) -> u64 {
+    1 << entry_shift(level)
+}
+
+/// Whether `ipa` is inside the Realm's IPA space.
+pub(crate) fn ipa_in_range(realm: &Rd, ipa: u64) -> bool {
+    ipa >> realm.config().ipa_width == 0
+}
+
+/// Whether `ipa` is a protected IPA (below 2^(w−1)).
+pub(crate) fn ipa_protected(realm: &Rd, ipa: u64) -> bool {
+    ipa >> (realm.config().ipa_width - 1) == 0
+}
+
+/// The level argument, if it names a level in `[min, 3]`.
+fn level_in(raw: u64, min: i8) -> Option<i8> {
+    Level::from_raw(raw).map(Level::get).filter(|&l| l >= min)
+}
+
+impl<M: Machine> Rmm<'_, M> {
+    fn tlbi_block(&self, realm: &Rd, ipa: u64, level: i8) {
+        let size = entry_size(level);
+        self.machine().tlb_invalidate(TlbInvalidation::Ipa { vmid: realm.config().vmid, ipa: ipa & !(size - 1), size });
+    }
+
+    /// RMI_RTT_CREATE.
+    pub(super) fn rtt_create(&self, rd: u64, rtt: u64, ipa: u64, level: u64) -> Result<(), RmiStatus> {
+        let rd = self.share_rd(rd)?;
+        let realm = rd.object::<Rd>();
+        let input = RmiStatus::input();
+        let level = level_in(level, realm.config().rtt_level_start + 1).ok_or(input)?; // level_bound
+        let parent_level = level - 1;
+        if ipa % entry_size(parent_level) != 0 || !ipa_in_range(realm, ipa) {
+            return Err(input); // ipa_align, ipa_bound
+        }
+        let rtt = Pa(rtt);
+        if !rtt.is_granule_aligned() || self.granules.state(rtt) != Some(GranuleState::Delegated) {
+            return Err(input); // rtt_align, rtt_bound, rtt_state
+        }
+        if rtt.raw() >> 48 != 0 {
+            return Err(input); // rtt_bound2 (no LPA2)
+        }
+        loop {
+            let walk = rtt_walk(&self.granules, realm, ipa, parent_level);
+            if walk.level < parent_level {
+                return Err(RmiStatus::rtt(walk.level)); // rtt_walk
+            }
+            if matches!(walk.kind(), EntryKind::Table(_)) {
+                return Err(RmiStatus::rtt(walk.level)); // rtte_state
+            }
+            let claim = self.granules.claim(rtt, GranuleState::Delegated).map_err(|_| input)?;
+            let child = claim.prepare(RttTable::unfolded(walk.entry, level));
+            self.machine().sync_table_writes();
+            if walk.rtt().replace(walk.index, walk.entry, RttEntry::table(rtt.raw())).is_ok() {
+                child.commit();
+                if walk.entry.is_valid() {
+                    // A block became a table of the same mappings: stale block entries must go.
+                    self.tlbi_block(realm, ipa, parent_level);
+                }
+                return Ok(());
+            }
+            // The parent entry changed under us: the prepared table is dropped and the claim
+            // released; answer again against the new state.
+        }
+    }
+
+    /// RMI_RTT_DESTROY: X1 = the table's address (success), X2 = top (success and RMI_ERROR_RTT).
+    pub(super) fn rtt_destroy(&self, rd: u64, ipa: u64, level: u64) -> RmiReturn {
+        let rd = match self.share_rd(rd) {
+            Ok(rd) => rd,
+            Err(e) => return RmiReturn::err(e),
+        };
+        let realm = rd.object::<Rd>();
+        let input = RmiReturn::err(RmiStatus::input());
+        let Some(level) = level_in(level, realm.config().rtt_level_start + 1) else { return input };
+        let parent_level = level - 1;
+        if ipa % entry_size(parent_level) != 0 || !ipa_in_range(realm, ipa) {
+            return input;
+        }
+        let walk = rtt_walk(&self.granules, realm, ipa, parent_level);
+        let top = walk.rtt().next_live(ipa, walk.index, walk.level);
+        let EntryKind::Table(child_pa) = walk.kind() else {
+            return RmiReturn::with(RmiStatus::rtt(walk.level), &[0, top]); // rtt_walk, rtte_state
+        };
+        if walk.level < parent_level {
+            return RmiReturn::with(RmiStatus::rtt(walk.level), &[0, top]);
+        }
+        // The child is this Realm's; claiming it waits for every walker inside it to leave.
+        let Ok(child) = self.granules.claim_owned(Pa(child_pa), GranuleState::Rtt) else {
+            // Destroyed or folded by a concurrent command between the walk and the claim.
+            return self.rtt_destroy(rd.pa().raw(), ipa, level as u64);
+        };
+        if child.object::<RttTable>().is_live(level) {
+            return RmiReturn::with(RmiStatus::rtt(level), &[0, ipa]); // rtt_live
+        }
+        let parent = if ipa_protected(realm, ipa) {
+            RttEntry::unassigned(RmiRipas::Destroyed)
+        } else {
+            RttEntry::unassigned_ns()
+        };
+        realm.bump_rtt_generation();
+        walk.rtt().replace(walk.index, walk.entry, parent).expect("a claimed child's TABLE entry cannot change");
+        self.tlbi_block(realm, ipa, parent_level);
+        let _: RttTable = child.destroy(GranuleState::Delegated);
+        let top = walk.rtt().next_live_after(ipa, walk.index, walk.level);
+        RmiReturn::ok(&[child_pa, top])
+    }
+
+    /// RMI_RTT_FOLD: X1 = the folded table's address.
+    pub(super) fn rtt_fold(&self, rd: u64, ipa: u64, level: u64) -> RmiReturn {
+        let rd = match self.share_rd(rd) {
+            Ok(rd) => rd,
+            Err(e) => return RmiReturn::err(e),
+        };
+        let realm = rd.object::<Rd>();
+        let input = RmiReturn::err(RmiStatus::input());
+        let Some(level) = level_in(level, realm.config().rtt_level_start + 1) else { return input };
+        let parent_level = level - 1;
+        if ipa % entry_size(parent_level) != 0 || !ipa_in_range(realm, ipa) {
+            return input;
+        }
+        let walk = rtt_walk(&self.granules, realm, ipa, parent_level);
+        let EntryKind::Table(child_pa) = walk.kind() else {
+            return RmiReturn::err(RmiStatus::rtt(walk.level));
+        };
+        if walk.level < parent_level {
+            return RmiReturn::err(RmiStatus::rtt(walk.level));
+        }
+        let Ok(child) = self.granules.claim_owned(Pa(child_pa), GranuleState::Rtt) else {
+            return self.rtt_fold(rd.pa().raw(), ipa, level as u64);
+        };
+        let Ok(folded) = child.object::<RttTable>().folded(level) else {
+            return RmiReturn::err(RmiStatus::rtt(level)); // rtt_homo
+        };
+        realm.bump_rtt_generation();
+        self.machine().sync_table_writes();
+        walk.rtt().replace(walk.index, walk.entry, folded).expect("a claimed child's TABLE entry cannot change");
+        self.tlbi_block(realm, ipa, parent_level);
+        let _: RttTable = child.destroy(GranuleState::Delegated);
+        RmiReturn::ok(&[child_pa])
+    }
+
+    /// RMI_RTT_READ_ENTRY: X1 walk level, X2 state, X3 desc, X4 ripas.
+    pub(super) fn rtt_read_entry(&self, rd: u64, ipa: u64, level: u64) -> RmiReturn {
+        let rd = match self.share_rd(rd) {
+            Ok(rd) => rd,
+            Err(e) => return RmiReturn::err(e),
+        };
+        let realm = rd.object::<Rd>();
+        let Some(level) = level_in(level, realm.config().rtt_level_start) else {
+            return RmiReturn::err(RmiStatus::input()); // level_bound
+        };
+        if ipa % entry_size(level) != 0 || !ipa_in_range(realm, ipa) {
+            return RmiReturn::err(RmiStatus::input()); // ipa_align, ipa_bound
+        }
+        let walk = rtt_walk(&self.granules, realm, ipa, level);
+        let (state, desc, ripas) = walk.entry.read_entry(walk.level);
+        RmiReturn::ok(&[walk.level as u64, state.to_raw(), desc, ripas.to_raw()])
+    }
+
+    /// RMI_RTT_MAP_UNPROTECTED.
+    pub(super) fn rtt_map_unprotected(&self, rd: u64, ipa: u64, level: u64, desc: u64) -> Result<(), RmiStatus> {
+        let input = RmiStatus::input();
+        if !host_ns_desc_valid(desc) {
+            return Err(input); // attr_valid
+        }
+        let rd = self.share_rd(rd)?;
+        let realm = rd.object::<Rd>();
+        let level = level_in(level, realm.config().rtt_level_start.max(1)).ok_or(input)?; // level_bound
+        let size = entry_size(level);
+        if (desc & OA_MASK) % size != 0 {
+            return Err(input); // addr_align (addr_bound: the descriptor cannot hold a PA ≥ 2^48)
+        }
+        if ipa % size != 0 || !ipa_in_range(realm, ipa) || ipa_protected(realm, ipa) {
+            return Err(input); // ipa_align, ipa_bound
+        }
+        loop {
+            let walk = rtt_walk(&self.granules, realm, ipa, level);
+            if walk.level < level || walk.kind() != EntryKind::UnassignedNs {
+                return Err(RmiStatus::rtt(walk.level)); // rtt_walk, rtte_state
+            }
+            self.machine().sync_table_writes();
+            if walk.rtt().replace(walk.index, walk.entry, RttEntry::assigned_ns(desc, level)).is_ok() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// RMI_RTT_UNMAP_UNPROTECTED: X1 = top (success and RMI_ERROR_RTT).
+    pub(super) fn rtt_unmap_unprotected(&self, rd: u64, ipa: u64, level: u64) -> RmiReturn {
+        let rd = match self.share_rd(rd) {
+            Ok(rd) => rd,
+            Err(e) => return RmiReturn::err(e),
+        };
+        let realm = rd.object::<Rd>();
+        let input = RmiReturn::err(RmiStatus::input());
+        let Some(level) = level_in(level, realm.config().rtt_level_start.max(1)) else { return input };
+        if ipa % entry_size(level) != 0 || !ipa_in_range(realm, ipa) || ipa_protected(realm, ipa) {
+            return input;
+        }
+        loop {
+            let walk = rtt_walk(&self.granules, realm, ipa, level);
+            if walk.level < level || !matches!(walk.kind(), EntryKind::AssignedNs(_)) {
+                let top = walk.rtt().next_live(ipa, walk.index, walk.level);
+                return RmiReturn::with(RmiStatus::rtt(walk.level), &[top]);
+            }
+            if walk.rtt().replace(walk.index, walk.entry, RttEntry::unassigned_ns()).is_ok() {
+                self.tlbi_block(realm, ipa, level);
+                return RmiReturn::ok(&[walk.rtt().next_live_after(ipa, walk.index, walk.level)]);
+            }
+        }
+    }
+
+    /// RMI_RTT_INIT_RIPAS: X1 = the top of the range whose RIPAS became RAM.
+    pub(super) fn rtt_init_ripas(&self, rd: u64, base: u64, top: u64) -> RmiReturn {
+        let rd = match self.share_rd(rd) {
+            Ok(rd) => rd,
+            Err(e) => return RmiReturn::err(e),
+        };
+        let realm = rd.object::<Rd>();
+        let input = RmiReturn::err(RmiStatus::input());
+        if top <= base {
+            return input; // size_valid
+        }
+        if !ipa_protected(realm, top - GRANULE_SIZE) {
+            return input; // top_bound
+        }
+        if realm.state() != RealmState::New {
+            return RmiReturn::err(RmiStatus::realm(0)); // realm_state
+        }
+        let walk = rtt_walk(&self.granules, realm, base, 3);
+        let size = entry_size(walk.level);
+        if base % size != 0 {
+            return RmiReturn::err(RmiStatus::rtt(walk.level)); // base_align
+        }
+        if !matches!(walk.kind(), EntryKind::Unassigned(_)) {
+            return RmiReturn::err(RmiStatus::rtt(walk.level)); // rtte_state
+        }
+        if top % GRANULE_SIZE != 0 {
+            return input; // top_gran_align
+        }
+        // Each entry of the run is set to RAM and measured, in ascending order, under the RIM lock
+        // so that the extensions of one command are contiguous.
+        let table = walk.rtt();
+        let algo = realm.config().hash_algo;
+        let walk_top = realm.with_measurements(|m| {
+            let mut ipa = base;
+            let mut index = walk.index;
+            while index < RTT_ENTRIES && ipa + size <= top {
+                let mut entry = table.entry(index);
+                loop {
+                    if !matches!(entry.kind(walk.level), EntryKind::Unassigned(_)) {
+                        return ipa;
+                    }
+                    match table.replace(index, entry, RttEntry::unassigned(RmiRipas::Ram)) {
+                        Ok(()) => break,
+                        Err(now) => entry = now,
+                    }
+                }
+                let rim = rim_extend_ripas(algo, m.rim(), ipa, ipa + size);
+                m.set_rim(rim);
+                ipa += size;
+                index += 1;
+            }
+            ipa
+        });
+        if walk_top == base {
+            return RmiReturn::err(RmiStatus::rtt(walk.level)); // no_progress
+        }
+        RmiReturn::ok(&[walk_top])
+    }
+}
