@@ -62,7 +62,7 @@ impl<M: Machine> Rmm<'_, M> {
         let rd: Shared<'_, '_, M> = self.share_rd(rd)?; // rd_align, rd_bound, rd_state
         let realm = rd.object::<Rd>();
         // ipa_align, ipa_bound (a protected IPA)
-        if ipa % GRANULE_SIZE != 0 || !ipa_in_range(realm, ipa) || !ipa_protected(realm, ipa) {
+        if !ipa.is_multiple_of(GRANULE_SIZE) || !ipa_in_range(realm, ipa) || !ipa_protected(realm, ipa) {
             return Err(input);
         }
         let measured = matches!(contents, Contents::Copy { .. });
@@ -120,7 +120,7 @@ impl<M: Machine> Rmm<'_, M> {
             Err(e) => return RmiReturn::err(e),
         };
         let realm = rd.object::<Rd>();
-        if ipa % GRANULE_SIZE != 0 || !ipa_in_range(realm, ipa) || !ipa_protected(realm, ipa) {
+        if !ipa.is_multiple_of(GRANULE_SIZE) || !ipa_in_range(realm, ipa) || !ipa_protected(realm, ipa) {
             return RmiReturn::err(RmiStatus::input()); // ipa_align, ipa_bound
         }
         loop {

@@ -54,7 +54,7 @@ impl<M: Machine> Rmm<'_, M> {
         let input = RmiStatus::input();
         let level = level_in(level, realm.config().rtt_level_start + 1).ok_or(input)?; // level_bound
         let parent_level = level - 1;
-        if ipa % entry_size(parent_level) != 0 || !ipa_in_range(realm, ipa) {
+        if !ipa.is_multiple_of(entry_size(parent_level)) || !ipa_in_range(realm, ipa) {
             return Err(input); // ipa_align, ipa_bound
         }
         let rtt = Pa(rtt);
@@ -98,7 +98,7 @@ impl<M: Machine> Rmm<'_, M> {
         let input = RmiReturn::err(RmiStatus::input());
         let Some(level) = level_in(level, realm.config().rtt_level_start + 1) else { return input };
         let parent_level = level - 1;
-        if ipa % entry_size(parent_level) != 0 || !ipa_in_range(realm, ipa) {
+        if !ipa.is_multiple_of(entry_size(parent_level)) || !ipa_in_range(realm, ipa) {
             return input;
         }
         let walk = rtt_walk(&self.granules, realm, ipa, parent_level);
@@ -140,7 +140,7 @@ impl<M: Machine> Rmm<'_, M> {
         let input = RmiReturn::err(RmiStatus::input());
         let Some(level) = level_in(level, realm.config().rtt_level_start + 1) else { return input };
         let parent_level = level - 1;
-        if ipa % entry_size(parent_level) != 0 || !ipa_in_range(realm, ipa) {
+        if !ipa.is_multiple_of(entry_size(parent_level)) || !ipa_in_range(realm, ipa) {
             return input;
         }
         let walk = rtt_walk(&self.granules, realm, ipa, parent_level);
@@ -174,7 +174,7 @@ impl<M: Machine> Rmm<'_, M> {
         let Some(level) = level_in(level, realm.config().rtt_level_start) else {
             return RmiReturn::err(RmiStatus::input()); // level_bound
         };
-        if ipa % entry_size(level) != 0 || !ipa_in_range(realm, ipa) {
+        if !ipa.is_multiple_of(entry_size(level)) || !ipa_in_range(realm, ipa) {
             return RmiReturn::err(RmiStatus::input()); // ipa_align, ipa_bound
         }
         let walk = rtt_walk(&self.granules, realm, ipa, level);
@@ -192,10 +192,10 @@ impl<M: Machine> Rmm<'_, M> {
         let realm = rd.object::<Rd>();
         let level = level_in(level, realm.config().rtt_level_start.max(1)).ok_or(input)?; // level_bound
         let size = entry_size(level);
-        if (desc & OA_MASK) % size != 0 {
+        if !(desc & OA_MASK).is_multiple_of(size) {
             return Err(input); // addr_align (addr_bound: the descriptor cannot hold a PA ≥ 2^48)
         }
-        if ipa % size != 0 || !ipa_in_range(realm, ipa) || ipa_protected(realm, ipa) {
+        if !ipa.is_multiple_of(size) || !ipa_in_range(realm, ipa) || ipa_protected(realm, ipa) {
             return Err(input); // ipa_align, ipa_bound
         }
         loop {
@@ -219,7 +219,7 @@ impl<M: Machine> Rmm<'_, M> {
         let realm = rd.object::<Rd>();
         let input = RmiReturn::err(RmiStatus::input());
         let Some(level) = level_in(level, realm.config().rtt_level_start.max(1)) else { return input };
-        if ipa % entry_size(level) != 0 || !ipa_in_range(realm, ipa) || ipa_protected(realm, ipa) {
+        if !ipa.is_multiple_of(entry_size(level)) || !ipa_in_range(realm, ipa) || ipa_protected(realm, ipa) {
             return input;
         }
         loop {
@@ -254,13 +254,13 @@ impl<M: Machine> Rmm<'_, M> {
         }
         let walk = rtt_walk(&self.granules, realm, base, 3);
         let size = entry_size(walk.level);
-        if base % size != 0 {
+        if !base.is_multiple_of(size) {
             return RmiReturn::err(RmiStatus::rtt(walk.level)); // base_align
         }
         if !matches!(walk.kind(), EntryKind::Unassigned(_)) {
             return RmiReturn::err(RmiStatus::rtt(walk.level)); // rtte_state
         }
-        if top % GRANULE_SIZE != 0 {
+        if !top.is_multiple_of(GRANULE_SIZE) {
             return input; // top_gran_align
         }
         // Each entry of the run is set to RAM and measured, in ascending order, under the RIM lock

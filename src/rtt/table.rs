@@ -81,7 +81,7 @@ impl RttTable {
             }
             EntryKind::AssignedNs(desc)
                 if level >= 2
-                    && (desc & OA_MASK) % parent_size == 0
+                    && (desc & OA_MASK).is_multiple_of(parent_size)
                     && same(&|i| RttEntry::assigned_ns(desc + i as u64 * size, level)) =>
             {
                 RttEntry::assigned_ns(desc, level - 1)
