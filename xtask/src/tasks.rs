@@ -1,0 +1,483 @@
+//! `build`, `run`, `test` and `qemu-e2e`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use crate::RunArgs;
+use crate::qemu::{self, Images};
+use crate::util::{self, Error, Result, step};
+
+/// The firmware target: no compiler-generated SIMD (see shared/design/crates.md §0).
+pub const FIRMWARE_TARGET: &str = "aarch64-unknown-none-softfloat";
+/// The cargo profile for firmware images (root Cargo.toml).
+pub const FIRMWARE_PROFILE: &str = "firmware";
+
+/// Whether `cargo xtask test` runs the QEMU end-to-end tier. It stays `false` until the whole
+/// chain (monitor + Warden firmware + host driver) boots; `cargo xtask qemu-e2e` runs it meanwhile.
+const QEMU_TIER_IN_TEST: bool = false;
+
+/// Seconds the QEMU tier may take inside `cargo xtask test`.
+const TEST_QEMU_TIMEOUT_SECS: u64 = 120;
+
+/// The testbed firmware packages and the image names they produce.
+const TESTBED_PACKAGES: [(&str, &str); 2] = [
+    ("testbed-el3", "testbed-el3"),
+    ("testbed-host", "testbed-host"),
+];
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| util::workspace_root().join("target"))
+}
+
+fn images_dir() -> PathBuf {
+    target_dir().join("images")
+}
+
+/// The name of the `warden` package's firmware binary, if it has one yet.
+fn warden_firmware_bin() -> Result<Option<String>> {
+    let json =
+        util::output(util::cargo().args(["metadata", "--no-deps", "--format-version", "1"]))?;
+    let meta: serde_json::Value =
+        serde_json::from_str(&json).map_err(|e| Error::new(format!("cargo metadata: {e}")))?;
+    let packages = meta["packages"].as_array().cloned().unwrap_or_default();
+    let Some(warden) = packages.iter().find(|p| p["name"] == "warden") else {
+        return Ok(None);
+    };
+    let bins: Vec<String> = warden["targets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| {
+            t["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "bin"))
+        })
+        .filter_map(|t| t["name"].as_str().map(str::to_string))
+        .collect();
+    Ok(bins
+        .iter()
+        .find(|b| *b == "warden")
+        .or(bins.first())
+        .cloned())
+}
+
+/// `llvm-objcopy` from the `llvm-tools` rustup component of the pinned toolchain.
+fn llvm_objcopy() -> Result<PathBuf> {
+    let sysroot = util::output(
+        Command::new("rustc")
+            .current_dir(util::workspace_root())
+            .args(["--print", "sysroot"]),
+    )?;
+    let version = util::output(
+        Command::new("rustc")
+            .current_dir(util::workspace_root())
+            .arg("-vV"),
+    )?;
+    let host = version
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .ok_or_else(|| Error::new("cannot find the host triple in `rustc -vV`"))?;
+    let path = Path::new(sysroot.trim())
+        .join("lib/rustlib")
+        .join(host.trim())
+        .join("bin/llvm-objcopy");
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(Error::new(format!(
+            "{} not found: the llvm-tools component is missing; run `cargo xtask install`",
+            path.display()
+        )))
+    }
+}
+
+/// ELF → flat binary (the loadable segments from the lowest load address on).
+fn objcopy(elf: &Path, bin: &Path) -> Result<()> {
+    util::run(
+        Command::new(llvm_objcopy()?)
+            .args(["-O", "binary"])
+            .arg(elf)
+            .arg(bin),
+    )?;
+    let size = fs::metadata(bin)?.len();
+    step(&format!("image {} ({size} bytes)", bin.display()));
+    Ok(())
+}
+
+/// The lowest physical load address and the entry point of an ELF64 (little-endian) file.
+pub fn elf_load_info(bytes: &[u8]) -> Option<(u64, u64)> {
+    let u16_at = |o: usize| Some(u16::from_le_bytes(bytes.get(o..o + 2)?.try_into().ok()?));
+    let u32_at = |o: usize| Some(u32::from_le_bytes(bytes.get(o..o + 4)?.try_into().ok()?));
+    let u64_at = |o: usize| Some(u64::from_le_bytes(bytes.get(o..o + 8)?.try_into().ok()?));
+    if !bytes.starts_with(b"\x7fELF") || bytes.get(4) != Some(&2) || bytes.get(5) != Some(&1) {
+        return None;
+    }
+    let entry = u64_at(0x18)?;
+    let (phoff, phentsize, phnum) = (
+        u64_at(0x20)? as usize,
+        u16_at(0x36)? as usize,
+        u16_at(0x38)? as usize,
+    );
+    let mut lowest: Option<u64> = None;
+    for i in 0..phnum {
+        let ph = phoff + i * phentsize;
+        const PT_LOAD: u32 = 1;
+        if u32_at(ph)? == PT_LOAD && u64_at(ph + 0x20)? > 0 {
+            let paddr = u64_at(ph + 0x18)?;
+            lowest = Some(lowest.map_or(paddr, |l| l.min(paddr)));
+        }
+    }
+    Some((lowest?, entry))
+}
+
+/// Checks that `elf` is linked to run from `addr` (lowest load address and entry point).
+fn check_link_address(elf: &Path, addr: u64) -> Result<()> {
+    let bytes =
+        fs::read(elf).map_err(|e| Error::new(format!("cannot read {}: {e}", elf.display())))?;
+    match elf_load_info(&bytes) {
+        Some((load, entry)) if load == addr && entry == addr => Ok(()),
+        Some((load, entry)) => Err(Error::new(format!(
+            "{} is linked at {load:#x} with entry {entry:#x}; it must load and start at {addr:#x}",
+            elf.display()
+        ))),
+        None => Err(Error::new(format!(
+            "{} is not an ELF64 little-endian file with loadable segments",
+            elf.display()
+        ))),
+    }
+}
+
+fn is_elf(path: &Path) -> bool {
+    fs::read(path)
+        .map(|b| b.starts_with(b"\x7fELF"))
+        .unwrap_or(false)
+}
+
+/// The images of a build: the RMM image is `None` when there is none to boot.
+pub struct Built {
+    /// Monitor and host driver, plus the RMM image path (meaningful only when `have_rmm`).
+    pub images: Images,
+    /// Whether an RMM image exists.
+    pub have_rmm: bool,
+}
+
+/// Builds the firmware images. `rmm` overrides the Warden image (ELF or flat binary); when it is
+/// given, the `warden` package is not built.
+pub fn build_images(rmm: Option<&Path>) -> Result<Built> {
+    let warden_bin = if rmm.is_some() {
+        None
+    } else {
+        warden_firmware_bin()?
+    };
+    let mut what: Vec<String> = TESTBED_PACKAGES
+        .iter()
+        .map(|(p, _)| p.to_string())
+        .collect();
+    if let Some(bin) = &warden_bin {
+        what.push(format!("warden (bin `{bin}`)"));
+    }
+    step(&format!(
+        "building {} (--profile {FIRMWARE_PROFILE}, --target {FIRMWARE_TARGET})",
+        what.join(", ")
+    ));
+    let mut cmd = util::cargo();
+    cmd.args([
+        "build",
+        "--profile",
+        FIRMWARE_PROFILE,
+        "--target",
+        FIRMWARE_TARGET,
+    ]);
+    for (package, _) in TESTBED_PACKAGES {
+        cmd.args(["-p", package]);
+    }
+    if let Some(bin) = &warden_bin {
+        cmd.args(["-p", "warden", "--bin", bin]);
+    }
+    util::run(&mut cmd)?;
+
+    let out_dir = target_dir().join(FIRMWARE_TARGET).join(FIRMWARE_PROFILE);
+    let images = images_dir();
+    fs::create_dir_all(&images)?;
+    for ((_, bin), addr) in TESTBED_PACKAGES.iter().zip([0, qemu::HOST_LOAD_ADDR]) {
+        let elf = out_dir.join(bin);
+        check_link_address(&elf, addr)?;
+        objcopy(&elf, &images.join(format!("{bin}.bin")))?;
+    }
+    let warden_image = images.join("warden.bin");
+    let rmm_image = match (rmm, &warden_bin) {
+        (Some(path), _) if is_elf(path) => {
+            check_link_address(path, qemu::RMM_LOAD_ADDR)?;
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let bin = images.join(format!("{stem}.rmm.bin"));
+            objcopy(path, &bin)?;
+            Some(bin)
+        }
+        (Some(path), _) => {
+            step(&format!(
+                "RMM image {} (flat binary, loaded at {:#x})",
+                path.display(),
+                qemu::RMM_LOAD_ADDR
+            ));
+            Some(path.to_path_buf())
+        }
+        (None, Some(bin)) => {
+            let elf = out_dir.join(bin);
+            match check_link_address(&elf, qemu::RMM_LOAD_ADDR) {
+                Ok(()) => {
+                    objcopy(&elf, &warden_image)?;
+                    Some(warden_image.clone())
+                }
+                Err(why) => {
+                    let _ = fs::remove_file(&warden_image);
+                    step(&format!(
+                        "note: no warden.bin: the `warden` firmware is not bootable yet: {why}"
+                    ));
+                    None
+                }
+            }
+        }
+        (None, None) => {
+            let _ = fs::remove_file(&warden_image);
+            step("note: no warden.bin: the `warden` package has no firmware binary yet");
+            None
+        }
+    };
+    let have_rmm = rmm_image.is_some();
+    Ok(Built {
+        images: Images {
+            monitor: images.join("testbed-el3.bin"),
+            rmm: rmm_image.unwrap_or(warden_image),
+            host: images.join("testbed-host.bin"),
+        },
+        have_rmm,
+    })
+}
+
+fn prepare_run(args: &RunArgs) -> Result<(Images, PathBuf)> {
+    let Built { images, have_rmm } = build_images(args.rmm.as_deref())?;
+    if !have_rmm {
+        return Err(Error::new(
+            "no RMM image to boot: Warden's firmware is not bootable yet (see the note above); pass `--rmm <image>`",
+        ));
+    }
+    if !images.rmm.exists() {
+        return Err(Error::new(format!(
+            "RMM image {} does not exist",
+            images.rmm.display()
+        )));
+    }
+    qemu::require()?;
+    let workdir = target_dir().join("qemu-run");
+    fs::create_dir_all(&workdir)?;
+    let _ = fs::remove_file(workdir.join(RESULTS_FILE));
+    Ok((images, workdir))
+}
+
+/// The file the host driver writes through semihosting (relative to QEMU's working directory).
+const RESULTS_FILE: &str = "testbed-results.txt";
+
+/// `cargo xtask run`.
+pub fn run(args: &RunArgs) -> Result<()> {
+    let (images, workdir) = prepare_run(args)?;
+    let outcome = qemu::run_interactive(&images, &args.qemu_options(), &workdir)?;
+    let secs = outcome.elapsed.as_secs_f64();
+    match outcome.code() {
+        Some(0) => {
+            step(&format!("QEMU exited with status 0 after {secs:.1} s"));
+            Ok(())
+        }
+        Some(code) => Err(Error::with_code(
+            format!("QEMU exited with status {code} after {secs:.1} s"),
+            code,
+        )),
+        None if outcome.status.is_none() => Err(Error::with_code(
+            format!("QEMU timed out after {} s and was killed", args.timeout),
+            124,
+        )),
+        None => Err(Error::new(format!(
+            "QEMU was killed by a signal ({:?})",
+            outcome.status
+        ))),
+    }
+}
+
+/// The host driver's closing line: `N passed, M failed`.
+fn summary_line(console: &[String]) -> Option<(u32, u32)> {
+    console.iter().rev().find_map(|line| {
+        let (passed, rest) = line.trim().split_once(" passed, ")?;
+        let failed = rest.strip_suffix(" failed")?;
+        Some((passed.trim().parse().ok()?, failed.trim().parse().ok()?))
+    })
+}
+
+/// `cargo xtask qemu-e2e`.
+pub fn qemu_e2e(args: &RunArgs) -> Result<()> {
+    let (images, workdir) = prepare_run(args)?;
+    let outcome = qemu::run_captured(&images, &args.qemu_options(), &workdir)?;
+    let secs = outcome.elapsed.as_secs_f64();
+    for line in outcome
+        .console
+        .iter()
+        .filter(|l| l.starts_with("PASS ") || l.starts_with("FAIL "))
+    {
+        println!("    {line}");
+    }
+    let summary = summary_line(&outcome.console);
+    let problem = match (outcome.status, outcome.code(), summary) {
+        (None, _, _) => Some(format!(
+            "QEMU timed out after {} s and was killed",
+            args.timeout
+        )),
+        (Some(_), Some(0), Some((passed, 0))) if passed > 0 => None,
+        (Some(_), Some(0), Some((0, 0))) => Some("the host driver ran no scenario".to_string()),
+        (Some(_), code, Some((p, f))) => Some(format!(
+            "{p} passed, {f} failed (QEMU exit status {code:?})"
+        )),
+        (Some(_), code, None) => Some(format!(
+            "no `N passed, N failed` line on the console (QEMU exit status {code:?})"
+        )),
+    };
+    let log = workdir.join("console.log");
+    match problem {
+        None => {
+            let (passed, _) = summary.unwrap_or_default();
+            step(&format!(
+                "QEMU end-to-end: {passed} scenarios passed in {secs:.1} s (console: {})",
+                log.display()
+            ));
+            Ok(())
+        }
+        Some(problem) => {
+            eprintln!("---- console tail ({}) ----", log.display());
+            for line in qemu::tail(&outcome.console, 60) {
+                eprintln!("{line}");
+            }
+            eprintln!("---- end of console tail ----");
+            Err(Error::new(format!(
+                "QEMU end-to-end failed after {secs:.1} s: {problem}"
+            )))
+        }
+    }
+}
+
+/// `cargo xtask test`.
+pub fn test() -> Result<()> {
+    let start = Instant::now();
+    let tier = |name: &str, cmd: &mut Command| -> Result<()> {
+        step(&format!("{name}: {}", util::describe(cmd)));
+        let t = Instant::now();
+        util::run(cmd)?;
+        step(&format!("{name}: ok ({:.1} s)", t.elapsed().as_secs_f64()));
+        Ok(())
+    };
+    tier("unit tests (default members)", util::cargo().arg("test"))?;
+    tier(
+        "testbed unit tests",
+        util::cargo().args(["test", "-p", "testbed-el3", "-p", "testbed-host"]),
+    )?;
+    tier(
+        "host clippy",
+        util::cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    tier(
+        "firmware clippy",
+        util::cargo().args([
+            "clippy",
+            "--target",
+            FIRMWARE_TARGET,
+            "-p",
+            "warden",
+            "-p",
+            "testbed-el3",
+            "-p",
+            "testbed-host",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    if QEMU_TIER_IN_TEST {
+        let args = RunArgs {
+            rmm: None,
+            timeout: TEST_QEMU_TIMEOUT_SECS,
+            qemu_args: Vec::new(),
+        };
+        qemu_e2e(&args)?;
+    } else {
+        step(
+            "QEMU end-to-end tier: not part of `test` until Warden's firmware boots; run `cargo xtask qemu-e2e --rmm <image>`",
+        );
+    }
+    step(&format!(
+        "all tiers passed in {:.1} s",
+        start.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn elf(entry: u64, loads: &[(u32, u64, u64)]) -> Vec<u8> {
+        let mut b = vec![0u8; 64];
+        b[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        b[0x18..0x20].copy_from_slice(&entry.to_le_bytes());
+        b[0x20..0x28].copy_from_slice(&64u64.to_le_bytes());
+        b[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
+        b[0x38..0x3A].copy_from_slice(&(loads.len() as u16).to_le_bytes());
+        for (ty, paddr, filesz) in loads {
+            let mut ph = vec![0u8; 56];
+            ph[..4].copy_from_slice(&ty.to_le_bytes());
+            ph[0x18..0x20].copy_from_slice(&paddr.to_le_bytes());
+            ph[0x20..0x28].copy_from_slice(&filesz.to_le_bytes());
+            b.extend(ph);
+        }
+        b
+    }
+
+    #[test]
+    fn elf_load_addresses() {
+        let image = elf(
+            0x4010_0000,
+            &[
+                (1, 0x4020_0000, 16),
+                (1, 0x4010_0000, 16),
+                (1, 0x100, 0),
+                (6, 0, 8),
+            ],
+        );
+        assert_eq!(elf_load_info(&image), Some((0x4010_0000, 0x4010_0000)));
+        assert_eq!(elf_load_info(&elf(0, &[])), None, "no loadable segment");
+        assert_eq!(elf_load_info(b"not an elf"), None);
+    }
+
+    #[test]
+    fn summary_parsing() {
+        let lines: Vec<String> = [
+            "PASS smoke",
+            "FAIL gpt: no fault",
+            "5 passed, 1 failed",
+            "monitor: SYSTEM_OFF",
+        ]
+        .map(String::from)
+        .into();
+        assert_eq!(summary_line(&lines), Some((5, 1)));
+        assert_eq!(summary_line(&["nothing".to_string()]), None);
+    }
+}
