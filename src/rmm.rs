@@ -6,10 +6,15 @@
 
 use warden_abi::features::RmiFeatureRegister0;
 
-use crate::granule::GranuleTable;
+use warden_abi::addr::Pa;
+
+use crate::granule::{GranuleState, GranuleTable};
 use crate::platform::{DramLayout, Machine};
-use crate::realm::VmidAllocator;
-use crate::sync::AtomicU32;
+use crate::realm::{Rd, VmidAllocator};
+use crate::rtt::RttTable;
+use crate::rtt::walk::{Walk, index_at, rtt_walk};
+use crate::rtt::walk_cache::{BLOCK_SHIFT, CachedWalk, WalkCache};
+use crate::sync::{AtomicU32, AtomicU64, Ordering};
 
 /// The MAX_RECS_ORDER Warden reports: a Realm may have up to 2^10 − 1 RECs.
 pub const MAX_RECS_ORDER: u8 = 10;
@@ -19,6 +24,9 @@ pub struct Rmm<'a, M: Machine> {
     pub(crate) granules: GranuleTable<'a, M>,
     pub(crate) vmids: VmidAllocator,
     pub(crate) features: RmiFeatureRegister0,
+    walk_cache: WalkCache,
+    walk_cache_enabled: bool,
+    incarnations: AtomicU64,
 }
 
 impl<'a, M: Machine> Rmm<'a, M> {
@@ -40,7 +48,57 @@ impl<'a, M: Machine> Rmm<'a, M> {
             gicv3_num_lrs: f.gicv3_num_lrs.saturating_sub(1),
             max_recs_order: MAX_RECS_ORDER,
         };
-        Self { granules: GranuleTable::new(words, layout, machine), vmids: VmidAllocator::new(f.vmid_bits), features }
+        Self {
+            granules: GranuleTable::new(words, layout, machine),
+            vmids: VmidAllocator::new(f.vmid_bits),
+            features,
+            walk_cache: WalkCache::new(),
+            walk_cache_enabled: true,
+            incarnations: AtomicU64::new(1),
+        }
+    }
+
+    /// Turns the per-CPU walk cache on or off (on by default; off only to measure what it saves).
+    pub fn set_walk_cache(&mut self, enabled: bool) {
+        self.walk_cache_enabled = enabled;
+    }
+
+    /// A number no other Realm of this boot has had: with the RD's address, it names one Realm.
+    pub(crate) fn next_incarnation(&self) -> u64 {
+        self.incarnations.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// `rtt_walk` for the Realm whose RD (shared by the caller) is at `rd`, through this CPU's walk
+    /// cache when the walk goes to level 3.
+    pub(crate) fn walk<'t>(&'t self, rd: Pa, realm: &Rd, ipa: u64, target: i8) -> Walk<'t, 'a, M> {
+        if target != 3 || !self.walk_cache_enabled {
+            return rtt_walk(&self.granules, realm, ipa, target);
+        }
+        let cpu = self.machine().cpu_id();
+        if let Some(cached) = self.walk_cache.lookup(cpu, rd.raw(), ipa)
+            && cached.incarnation == realm.incarnation()
+            && let Ok(table) = self.granules.share(Pa(cached.table), GranuleState::Rtt)
+            && realm.rtt_generation() == cached.generation
+        {
+            let index = index_at(ipa, 3);
+            let entry = table.object::<RttTable>().entry(index);
+            return Walk { level: 3, table, index, entry };
+        }
+        let generation = realm.rtt_generation();
+        let walk = rtt_walk(&self.granules, realm, ipa, 3);
+        if walk.level == 3 {
+            self.walk_cache.fill(
+                cpu,
+                CachedWalk {
+                    rd: rd.raw(),
+                    incarnation: realm.incarnation(),
+                    block: ipa >> BLOCK_SHIFT,
+                    table: walk.table.pa().raw(),
+                    generation,
+                },
+            );
+        }
+        walk
     }
 
     /// The granule table (for observers such as tests and the trace drain).

@@ -65,6 +65,8 @@ pub struct Rd {
     state: AtomicU8,
     config: RealmConfig,
     measurements: SpinLock<Measurements>,
+    /// Unique per Realm of this boot (see the walk cache).
+    incarnation: u64,
     /// Bumped by every RTT_DESTROY and RTT_FOLD: a per-CPU walk-cache entry filled under an older
     /// generation may name a table that no longer belongs to this Realm.
     rtt_generation: AtomicU64,
@@ -80,9 +82,10 @@ unsafe impl GranuleObject for Rd {
 }
 
 impl Rd {
-    /// A new Realm in state NEW.
-    pub fn new(config: RealmConfig, measurements: Measurements) -> Self {
+    /// A new Realm in state NEW; `incarnation` must differ from every other Realm's of this boot.
+    pub fn new(config: RealmConfig, measurements: Measurements, incarnation: u64) -> Self {
         Self {
+            incarnation,
             state: AtomicU8::new(RealmState::New as u8),
             config,
             measurements: SpinLock::new(measurements),
@@ -118,6 +121,11 @@ impl Rd {
     /// A copy of the measurements.
     pub fn measurements(&self) -> Measurements {
         self.measurements.with(|m| m.clone())
+    }
+
+    /// The Realm's incarnation (see the field).
+    pub fn incarnation(&self) -> u64 {
+        self.incarnation
     }
 
     /// The RTT generation (see the field).

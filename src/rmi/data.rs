@@ -19,7 +19,6 @@ use crate::platform::{Machine, TlbInvalidation};
 use crate::realm::{Rd, RealmState};
 use crate::rmm::Rmm;
 use crate::rtt::entry::{EntryKind, RttEntry};
-use crate::rtt::walk::rtt_walk;
 
 /// What DATA_CREATE puts in the granule.
 enum Contents {
@@ -69,7 +68,7 @@ impl<M: Machine> Rmm<'_, M> {
         if measured && realm.state() != RealmState::New {
             return Err(RmiStatus::realm(0)); // realm_state
         }
-        let walk = rtt_walk(&self.granules, realm, ipa, 3);
+        let walk = self.walk(rd.pa(), realm, ipa, 3);
         if walk.level < 3 || !matches!(walk.kind(), EntryKind::Unassigned(_)) {
             return Err(RmiStatus::rtt(walk.level)); // rtt_walk, rtte_state
         }
@@ -124,7 +123,7 @@ impl<M: Machine> Rmm<'_, M> {
             return RmiReturn::err(RmiStatus::input()); // ipa_align, ipa_bound
         }
         loop {
-            let walk = rtt_walk(&self.granules, realm, ipa, 3);
+            let walk = self.walk(rd.pa(), realm, ipa, 3);
             let (EntryKind::Assigned(data, ripas), 3) = (walk.kind(), walk.level) else {
                 let top = walk.rtt().next_live(ipa, walk.index, walk.level);
                 return RmiReturn::with(RmiStatus::rtt(walk.level), &[0, top]); // rtt_walk, rtte_state

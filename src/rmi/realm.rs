@@ -153,6 +153,7 @@ impl<M: Machine> Rmm<'_, M> {
                 rtt_num_start: p.rtt_num_start,
             },
             measurements,
+            self.next_incarnation(),
         ));
         Ok(())
     }

@@ -19,7 +19,7 @@ use crate::realm::{Rd, RealmState};
 use crate::rmm::Rmm;
 use crate::rtt::entry::{EntryKind, RttEntry, host_ns_desc_valid, OA_MASK};
 use crate::rtt::table::{RTT_ENTRIES, RttTable};
-use crate::rtt::walk::{entry_shift, rtt_walk};
+use crate::rtt::walk::entry_shift;
 
 /// Bytes mapped by one entry of a level-`level` table.
 pub(crate) const fn entry_size(level: i8) -> u64 {
@@ -65,7 +65,7 @@ impl<M: Machine> Rmm<'_, M> {
             return Err(input); // rtt_bound2 (no LPA2)
         }
         loop {
-            let walk = rtt_walk(&self.granules, realm, ipa, parent_level);
+            let walk = self.walk(rd.pa(), realm, ipa, parent_level);
             if walk.level < parent_level {
                 return Err(RmiStatus::rtt(walk.level)); // rtt_walk
             }
@@ -101,7 +101,7 @@ impl<M: Machine> Rmm<'_, M> {
         if !ipa.is_multiple_of(entry_size(parent_level)) || !ipa_in_range(realm, ipa) {
             return input;
         }
-        let walk = rtt_walk(&self.granules, realm, ipa, parent_level);
+        let walk = self.walk(rd.pa(), realm, ipa, parent_level);
         let top = walk.rtt().next_live(ipa, walk.index, walk.level);
         let EntryKind::Table(child_pa) = walk.kind() else {
             return RmiReturn::with(RmiStatus::rtt(walk.level), &[0, top]); // rtt_walk, rtte_state
@@ -143,7 +143,7 @@ impl<M: Machine> Rmm<'_, M> {
         if !ipa.is_multiple_of(entry_size(parent_level)) || !ipa_in_range(realm, ipa) {
             return input;
         }
-        let walk = rtt_walk(&self.granules, realm, ipa, parent_level);
+        let walk = self.walk(rd.pa(), realm, ipa, parent_level);
         let EntryKind::Table(child_pa) = walk.kind() else {
             return RmiReturn::err(RmiStatus::rtt(walk.level));
         };
@@ -177,7 +177,7 @@ impl<M: Machine> Rmm<'_, M> {
         if !ipa.is_multiple_of(entry_size(level)) || !ipa_in_range(realm, ipa) {
             return RmiReturn::err(RmiStatus::input()); // ipa_align, ipa_bound
         }
-        let walk = rtt_walk(&self.granules, realm, ipa, level);
+        let walk = self.walk(rd.pa(), realm, ipa, level);
         let (state, desc, ripas) = walk.entry.read_entry(walk.level);
         RmiReturn::ok(&[walk.level as u64, state.to_raw(), desc, ripas.to_raw()])
     }
@@ -199,7 +199,7 @@ impl<M: Machine> Rmm<'_, M> {
             return Err(input); // ipa_align, ipa_bound
         }
         loop {
-            let walk = rtt_walk(&self.granules, realm, ipa, level);
+            let walk = self.walk(rd.pa(), realm, ipa, level);
             if walk.level < level || walk.kind() != EntryKind::UnassignedNs {
                 return Err(RmiStatus::rtt(walk.level)); // rtt_walk, rtte_state
             }
@@ -223,7 +223,7 @@ impl<M: Machine> Rmm<'_, M> {
             return input;
         }
         loop {
-            let walk = rtt_walk(&self.granules, realm, ipa, level);
+            let walk = self.walk(rd.pa(), realm, ipa, level);
             if walk.level < level || !matches!(walk.kind(), EntryKind::AssignedNs(_)) {
                 let top = walk.rtt().next_live(ipa, walk.index, walk.level);
                 return RmiReturn::with(RmiStatus::rtt(walk.level), &[top]);
@@ -252,7 +252,7 @@ impl<M: Machine> Rmm<'_, M> {
         if realm.state() != RealmState::New {
             return RmiReturn::err(RmiStatus::realm(0)); // realm_state
         }
-        let walk = rtt_walk(&self.granules, realm, base, 3);
+        let walk = self.walk(rd.pa(), realm, base, 3);
         let size = entry_size(walk.level);
         if !base.is_multiple_of(size) {
             return RmiReturn::err(RmiStatus::rtt(walk.level)); // base_align

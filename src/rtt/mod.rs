@@ -9,6 +9,7 @@ pub mod config;
 pub mod entry;
 pub mod table;
 pub mod walk;
+pub mod walk_cache;
 
 pub use entry::RttEntry;
 pub use table::{RTT_ENTRIES, RttTable};
