@@ -246,8 +246,10 @@ impl<M: Machine> Rmm<'_, M> {
         if top <= base {
             return input; // size_valid
         }
-        if !ipa_protected(realm, top - GRANULE_SIZE) {
-            return input; // top_bound
+        // top_bound: `top − 4 KiB` in the spec's 64-bit address arithmetic (a top below 4 KiB wraps
+        // to an unprotected address).
+        if !ipa_protected(realm, top.wrapping_sub(GRANULE_SIZE)) {
+            return input;
         }
         if realm.state() != RealmState::New {
             return RmiReturn::err(RmiStatus::realm(0)); // realm_state
