@@ -6,4 +6,5 @@
 //! them in `RESULTS.md`.
 
 pub mod null_machine;
+pub mod realm_lock;
 pub mod tfrmm_granule;
