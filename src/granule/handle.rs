@@ -6,7 +6,8 @@
 //! about granule memory lives here.
 //!
 //! Objects with a Rust type ([`GranuleObject`]: the RD, RTTs, RECs) are written whole when a granule
-//! takes their state ([`Claimed::init`]) and moved out when it leaves it ([`Claimed::destroy`]); a
+//! takes their state ([`Claimed::init`], [`Claimed::prepare`]) and dropped in place when it leaves it
+//! ([`Claimed::retire`]); a
 //! granule can only enter such a state through `init`, so a shared reader never sees anything but a
 //! fully written object of the type its state names.
 
@@ -41,7 +42,7 @@ const fn assert_fits<T>() {
 }
 
 /// A granule held exclusively. Dropping it without [`Claimed::commit`], [`Claimed::init`] or
-/// [`Claimed::destroy`] releases it unchanged.
+/// [`Claimed::retire`] releases it unchanged.
 pub struct Claimed<'t, 'a, M: Machine> {
     table: &'t GranuleTable<'a, M>,
     index: usize,
@@ -74,10 +75,10 @@ impl<'t, 'a, M: Machine> Claimed<'t, 'a, M> {
     ///
     /// # Panics
     /// If `new` holds a typed object (use [`Claimed::init`]) or the granule still holds one (use
-    /// [`Claimed::destroy`]) — both are bugs in the caller.
+    /// [`Claimed::retire`]) — both are bugs in the caller.
     #[inline]
     pub fn commit(self, new: GranuleState) {
-        assert!(!has_object(new) && !has_object(self.state), "typed granule states change through init/destroy");
+        assert!(!has_object(new) && !has_object(self.state), "typed granule states change through init/retire");
         self.store(new);
     }
 
@@ -126,21 +127,20 @@ impl<'t, 'a, M: Machine> Claimed<'t, 'a, M> {
         unsafe { self.base().cast::<T>().as_ref() }
     }
 
-    /// Moves the object out of the granule, zeroes the granule and ends the claim in `new`.
+    /// Drops the object in place (never moving a whole granule onto the stack), zeroes the granule
+    /// and ends the claim in `new`.
     ///
     /// # Panics
     /// If the granule is not in `T::STATE`, or `new` holds an object.
-    pub fn destroy<T: GranuleObject>(mut self, new: GranuleState) -> T {
+    pub fn retire<T: GranuleObject>(mut self, new: GranuleState) {
         const { assert_fits::<T>() };
         assert_eq!(self.state, T::STATE, "granule holds another type");
-        assert!(!has_object(new), "typed granule states change through init/destroy");
-        // SAFETY: the granule holds a T (see `object`); the claim makes us its only user, and after
-        // the read the memory is overwritten with zeroes before the claim ends, so the T is moved
-        // out exactly once.
-        let value = unsafe { self.base().cast::<T>().read() };
+        assert!(!has_object(new), "typed granule states change through init/retire");
+        // SAFETY: the granule holds a T (see `object`) that only this claim can reach; it is dropped
+        // once, then its memory is zeroed before the claim ends.
+        unsafe { core::ptr::drop_in_place(self.base().cast::<T>().as_ptr()) };
         self.zero_memory();
         self.store(new);
-        value
     }
 
     /// Zeroes the claimed granule (which holds no typed object).

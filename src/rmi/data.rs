@@ -48,6 +48,7 @@ impl<M: Machine> Rmm<'_, M> {
         self.data_create_common(rd, data, ipa, Contents::Unknown)
     }
 
+    #[inline(never)]
     fn data_create_common(&self, rd: u64, data: u64, ipa: u64, contents: Contents) -> Result<(), RmiStatus> {
         let input = RmiStatus::input();
         let data = Pa(data);

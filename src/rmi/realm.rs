@@ -56,6 +56,7 @@ impl<M: Machine> Rmm<'_, M> {
     }
 
     /// RMI_REALM_CREATE.
+    #[inline(never)]
     pub(super) fn realm_create(&self, rd: u64, params_ptr: u64) -> Result<(), RmiStatus> {
         let input = RmiStatus::input();
         let (rd, params_ptr) = (Pa(rd), Pa(params_ptr));
@@ -165,6 +166,7 @@ impl<M: Machine> Rmm<'_, M> {
     }
 
     /// RMI_REALM_DESTROY: rd_align, rd_bound, rd_state (INPUT); realm_live (ERROR_REALM).
+    #[inline(never)]
     pub(super) fn realm_destroy(&self, rd: u64) -> Result<(), RmiStatus> {
         let rd = Pa(rd);
         if !rd.is_granule_aligned() {
@@ -189,9 +191,9 @@ impl<M: Machine> Rmm<'_, M> {
         for i in 0..num_start {
             let t = Pa(rtt_base.raw() + i * GRANULE_SIZE);
             let claim = self.granules.claim(t, GranuleState::Rtt).expect("starting RTT not in state RTT");
-            let _table: RttTable = claim.destroy(GranuleState::Delegated);
+            claim.retire::<RttTable>(GranuleState::Delegated);
         }
-        let _realm: Rd = rd_claim.destroy(GranuleState::Delegated);
+        rd_claim.retire::<Rd>(GranuleState::Delegated);
         // Nothing of this Realm may stay in a TLB once its VMID can be given to another Realm.
         self.machine().tlb_invalidate(TlbInvalidation::Vmid(vmid));
         self.vmids.release(vmid);

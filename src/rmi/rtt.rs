@@ -48,6 +48,7 @@ impl<M: Machine> Rmm<'_, M> {
     }
 
     /// RMI_RTT_CREATE.
+    #[inline(never)]
     pub(super) fn rtt_create(&self, rd: u64, rtt: u64, ipa: u64, level: u64) -> Result<(), RmiStatus> {
         let rd = self.share_rd(rd)?;
         let realm = rd.object::<Rd>();
@@ -89,6 +90,7 @@ impl<M: Machine> Rmm<'_, M> {
     }
 
     /// RMI_RTT_DESTROY: X1 = the table's address (success), X2 = top (success and RMI_ERROR_RTT).
+    #[inline(never)]
     pub(super) fn rtt_destroy(&self, rd: u64, ipa: u64, level: u64) -> RmiReturn {
         let rd = match self.share_rd(rd) {
             Ok(rd) => rd,
@@ -125,12 +127,13 @@ impl<M: Machine> Rmm<'_, M> {
         realm.bump_rtt_generation();
         walk.rtt().replace(walk.index, walk.entry, parent).expect("a claimed child's TABLE entry cannot change");
         self.tlbi_block(realm, ipa, parent_level);
-        let _: RttTable = child.destroy(GranuleState::Delegated);
+        child.retire::<RttTable>(GranuleState::Delegated);
         let top = walk.rtt().next_live_after(ipa, walk.index, walk.level);
         RmiReturn::ok(&[child_pa, top])
     }
 
     /// RMI_RTT_FOLD: X1 = the folded table's address.
+    #[inline(never)]
     pub(super) fn rtt_fold(&self, rd: u64, ipa: u64, level: u64) -> RmiReturn {
         let rd = match self.share_rd(rd) {
             Ok(rd) => rd,
@@ -160,7 +163,7 @@ impl<M: Machine> Rmm<'_, M> {
         self.machine().sync_table_writes();
         walk.rtt().replace(walk.index, walk.entry, folded).expect("a claimed child's TABLE entry cannot change");
         self.tlbi_block(realm, ipa, parent_level);
-        let _: RttTable = child.destroy(GranuleState::Delegated);
+        child.retire::<RttTable>(GranuleState::Delegated);
         RmiReturn::ok(&[child_pa])
     }
 
@@ -236,6 +239,7 @@ impl<M: Machine> Rmm<'_, M> {
     }
 
     /// RMI_RTT_INIT_RIPAS: X1 = the top of the range whose RIPAS became RAM.
+    #[inline(never)]
     pub(super) fn rtt_init_ripas(&self, rd: u64, base: u64, top: u64) -> RmiReturn {
         let rd = match self.share_rd(rd) {
             Ok(rd) => rd,
