@@ -16,8 +16,10 @@ pub mod lock;
 pub mod measure;
 pub mod platform;
 pub mod realm;
+pub mod rec;
 pub mod rmi;
 pub mod rmm;
+pub mod rsi;
 pub mod rtt;
 pub mod sync;
 

@@ -2,7 +2,9 @@
 
 use std::ptr::NonNull;
 
-use warden::platform::{El3Error, Machine, MachineFeatures, NsAccessFault, TlbInvalidation};
+use warden::platform::{El3Error, Machine, MachineFeatures, NsAccessFault, RealmTrap, RunConfig, TlbInvalidation};
+use warden::rec::context::RecContext;
+use warden::rec::sysreg::SysregId;
 use warden_abi::addr::Pa;
 
 /// EL3 always agrees; there is no memory (the table benchmarks never touch granule contents).
@@ -26,6 +28,12 @@ impl Machine for NullMachine {
     }
     fn sync_table_writes(&self) {}
     fn tlb_invalidate(&self, _: TlbInvalidation) {}
+    fn run_realm(&self, rec: Pa, _: &mut RecContext, _: &RunConfig) -> RealmTrap {
+        panic!("the null machine runs no Realms ({rec:?})")
+    }
+    fn id_register(&self, _: SysregId) -> u64 {
+        0
+    }
     fn cpu_id(&self) -> usize {
         0
     }

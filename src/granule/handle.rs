@@ -271,6 +271,35 @@ impl<'t, 'a, M: Machine> Shared<'t, 'a, M> {
     }
 }
 
+impl<M: Machine> Shared<'_, '_, M> {
+    fn raw_range(&self, offset: usize, len: usize) -> *mut u8 {
+        let word = self.table.word(self.index).load(Ordering::Relaxed);
+        assert!(!has_object(GranuleState::from_bits(word)), "raw access to a typed object is not allowed");
+        assert!(offset <= GRANULE_SIZE as usize && len <= GRANULE_SIZE as usize - offset);
+        // SAFETY: the range is inside the granule (checked above).
+        unsafe { self.table.machine().realm_granule(self.pa).as_ptr().add(offset) }
+    }
+
+    /// Copies bytes of a shared plain granule (a Realm's DATA) at `offset` into `dst`.
+    ///
+    /// The Realm itself may write the same memory concurrently from another CPU; the copy then sees
+    /// some mix of old and new bytes, as hardware would. Warden never keeps references into it.
+    pub fn read_bytes(&self, offset: usize, dst: &mut [u8]) {
+        let src = self.raw_range(offset, dst.len());
+        // SAFETY: `src` is valid for `dst.len()` bytes of granule memory that cannot be freed while
+        // this reference is held; `dst` is Warden's own buffer.
+        unsafe { core::ptr::copy_nonoverlapping(src, dst.as_mut_ptr(), dst.len()) };
+    }
+
+    /// Copies `src` into a shared plain granule (a Realm's DATA) at `offset` (an RSI result written
+    /// into Realm memory). See [`Shared::read_bytes`] on concurrent Realm accesses.
+    pub fn write_bytes(&self, offset: usize, src: &[u8]) {
+        let dst = self.raw_range(offset, src.len());
+        // SAFETY: as in `read_bytes`, in the other direction.
+        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) };
+    }
+}
+
 impl<M: Machine> Drop for Shared<'_, '_, M> {
     #[inline]
     fn drop(&mut self) {

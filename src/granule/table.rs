@@ -24,6 +24,8 @@ enum Waits {
     ForSameState,
     /// Also while claimed in another state (the granule's owner is moving it into the expected one).
     ForAnyState,
+    /// Never: a held granule is reported as [`AcquireError::Busy`].
+    Never,
 }
 
 /// Why a granule could not be acquired.
@@ -33,6 +35,8 @@ pub enum AcquireError {
     OutOfBounds,
     /// The granule is in another state than the one the command needs.
     State(GranuleState),
+    /// The granule is held by another command (only from [`GranuleTable::try_claim`]).
+    Busy,
 }
 
 /// One packed atomic word per granule of delegable DRAM, and the machine that reaches their contents.
@@ -101,6 +105,16 @@ impl<'a, M: Machine> GranuleTable<'a, M> {
         Ok(Claimed::new(self, index, pa, expected))
     }
 
+    /// Claims the granule at `pa` exclusively if it is in state `expected` and nobody holds it;
+    /// returns [`AcquireError::Busy`] instead of waiting. For granules that may be shared for a long
+    /// time (a REC while it runs, an RD while one of its RECs runs): the caller decides from the
+    /// object's own state whether to fail or try again.
+    #[inline]
+    pub fn try_claim(&self, pa: Pa, expected: GranuleState) -> Result<Claimed<'_, 'a, M>, AcquireError> {
+        let index = self.acquire(pa, expected, Mode::Exclusive, Waits::Never)?;
+        Ok(Claimed::new(self, index, pa, expected))
+    }
+
     /// Takes a shared reference to the granule at `pa` if it is in state `expected`: its state
     /// cannot change (no claim can be taken) until the reference is dropped.
     #[inline]
@@ -140,6 +154,9 @@ impl<'a, M: Machine> GranuleTable<'a, M> {
             let owner_in_flight = matches!(waits, Waits::ForAnyState) && cur & CLAIMED != 0;
             if cur & STATE_MASK != idle && !owner_in_flight {
                 return Err(AcquireError::State(GranuleState::from_bits(cur)));
+            }
+            if busy && matches!(waits, Waits::Never) {
+                return Err(AcquireError::Busy);
             }
             if busy || owner_in_flight {
                 spin_loop();

@@ -77,6 +77,33 @@ pub fn rim_extend_data(algo: RmiHashAlgorithm, rim: &Measurement, ipa: u64, flag
     hash(algo, &d)
 }
 
+/// The content hash of a runnable REC for its measurement descriptor: the hash of a zero-filled
+/// `RmiRecParams` image holding only `flags`, `pc` and `gprs[0..7]` (MPIDR and aux excluded).
+pub fn rec_content(algo: RmiHashAlgorithm, flags: u64, pc: u64, gprs: &[u64; 8]) -> Measurement {
+    let mut image = warden_abi::rec_params::RmiRecParams::new_zeroed();
+    image.flags = flags;
+    image.pc = pc;
+    image.gprs = *gprs;
+    hash(algo, image.as_bytes())
+}
+
+/// The RIM after REC_CREATE of a runnable REC whose content hash is `content`.
+pub fn rim_extend_rec(algo: RmiHashAlgorithm, rim: &Measurement, content: &Measurement) -> Measurement {
+    let mut d = descriptor(DescriptorType::Rec, rim);
+    d[0x50..0x90].copy_from_slice(content);
+    hash(algo, &d)
+}
+
+/// A REM after `RSI_MEASUREMENT_EXTEND` with the first `size` bytes of `value`: the hash of the
+/// current REM (its digest length) followed by those bytes, zero-extended to a slot.
+pub fn rem_extend(algo: RmiHashAlgorithm, rem: &Measurement, value: &[u8]) -> Measurement {
+    let len = algo.digest_len();
+    let mut buf = [0u8; 128];
+    buf[..len].copy_from_slice(&rem[..len]);
+    buf[len..len + value.len()].copy_from_slice(value);
+    hash(algo, &buf[..len + value.len()])
+}
+
 /// The RIM after RTT_INIT_RIPAS of one entry covering `[base, top)`.
 pub fn rim_extend_ripas(algo: RmiHashAlgorithm, rim: &Measurement, base: u64, top: u64) -> Measurement {
     let mut d = descriptor(DescriptorType::Ripas, rim);
@@ -112,6 +139,11 @@ impl Measurements {
     /// Replaces the RIM (extension while the Realm is NEW).
     pub fn set_rim(&mut self, rim: Measurement) {
         self.slots[0] = rim;
+    }
+
+    /// Replaces REM `index` (1–4).
+    pub fn set(&mut self, index: usize, value: Measurement) {
+        self.slots[index] = value;
     }
 }
 
@@ -191,6 +223,38 @@ mod tests {
             rim_extend_ripas(RmiHashAlgorithm::Sha512, &rim, 0x20_0000, 0x40_0000).as_slice(),
             Sha512::digest(d).as_slice()
         );
+    }
+
+    #[test]
+    fn rec_descriptor_layout() {
+        let gprs: [u64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
+        let mut image = [0u8; 4096];
+        image[0] = 1; // flags: runnable
+        image[0x200..0x208].copy_from_slice(&0x8000_0000u64.to_le_bytes());
+        for (i, g) in gprs.iter().enumerate() {
+            image[0x300 + 8 * i..0x308 + 8 * i].copy_from_slice(&g.to_le_bytes());
+        }
+        let content = rec_content(RmiHashAlgorithm::Sha256, 1, 0x8000_0000, &gprs);
+        assert_eq!(&content[..32], Sha256::digest(image).as_slice());
+        let rim = [0x44u8; 64];
+        let mut d = [0u8; 256];
+        d[0] = 1;
+        d[9] = 1;
+        d[0x10..0x50].copy_from_slice(&rim);
+        d[0x50..0x90].copy_from_slice(&content);
+        assert_eq!(&rim_extend_rec(RmiHashAlgorithm::Sha256, &rim, &content)[..32], Sha256::digest(d).as_slice());
+    }
+
+    #[test]
+    fn rem_extension_hashes_old_digest_then_value() {
+        let mut rem = [0u8; 64];
+        rem[..32].fill(0x55);
+        rem[32..].fill(0xEE); // beyond the SHA-256 digest: not hashed
+        let mut input = [0x55u8; 32 + 5].to_vec();
+        input[32..].copy_from_slice(b"hello");
+        let got = rem_extend(RmiHashAlgorithm::Sha256, &rem, b"hello");
+        assert_eq!(&got[..32], Sha256::digest(&input).as_slice());
+        assert_eq!(&got[32..], &[0u8; 32]);
     }
 
     #[test]

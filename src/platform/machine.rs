@@ -9,6 +9,9 @@ use core::ptr::NonNull;
 
 use warden_abi::addr::Pa;
 
+use crate::rec::context::RecContext;
+use crate::rec::sysreg::SysregId;
+
 /// A Host-memory access failed: the granule is not in the NS PAS (granule protection fault), not
 /// backed by memory (external abort), or the range is not inside one granule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +42,47 @@ pub enum TlbInvalidation {
         ipa: u64,
         /// The block size in bytes.
         size: u64,
+    },
+}
+
+/// How a REC runs: its Realm's stage 2 (VTTBR_EL2/VTCR_EL2 material) and the traps the Host asked
+/// for on this entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunConfig {
+    /// Address of the first starting-level RTT.
+    pub rtt_base: u64,
+    /// The Realm's VMID.
+    pub vmid: u16,
+    /// IPA width in bits (T0SZ = 64 − width).
+    pub ipa_width: u8,
+    /// Starting level of the RTTs.
+    pub start_level: i8,
+    /// Trap WFI to the Host (`RmiRecEnter.flags.trap_wfi`).
+    pub trap_wfi: bool,
+    /// Trap WFE to the Host (`RmiRecEnter.flags.trap_wfe`).
+    pub trap_wfe: bool,
+}
+
+/// Why the Realm stopped running and Warden got control back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RealmTrap {
+    /// A synchronous exception to EL2: ESR_EL2, FAR_EL2, HPFAR_EL2 as the hardware reported them.
+    Sync {
+        /// ESR_EL2.
+        esr: u64,
+        /// FAR_EL2.
+        far: u64,
+        /// HPFAR_EL2.
+        hpfar: u64,
+    },
+    /// A physical IRQ.
+    Irq,
+    /// A physical FIQ.
+    Fiq,
+    /// An SError, with ESR_EL2.
+    SError {
+        /// ESR_EL2.
+        esr: u64,
     },
 }
 
@@ -88,6 +132,15 @@ pub trait Machine: Sync {
 
     /// Requests a broadcast TLB invalidation and waits for its completion.
     fn tlb_invalidate(&self, what: TlbInvalidation);
+
+    /// Runs the REC whose state is `ctx` (configured by `run`; `rec` is the REC
+    /// granule's address, an identity for the machine) until it traps to EL2, and returns why. On
+    /// return `ctx` holds the REC's state at the trap.
+    fn run_realm(&self, rec: Pa, ctx: &mut RecContext, run: &RunConfig) -> RealmTrap;
+
+    /// The hardware's value of ID register `reg` (an ID-space register: Op0 3, Op1 0, CRn 0), which
+    /// Warden sanitises before a Realm sees it; 0 for registers the machine does not implement.
+    fn id_register(&self, reg: SysregId) -> u64;
 
     /// The index of the calling CPU, below the CPU count EL3 reported at boot.
     fn cpu_id(&self) -> usize;

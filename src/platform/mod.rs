@@ -10,4 +10,4 @@ pub mod dram;
 pub mod machine;
 
 pub use dram::{DramBank, DramLayout, MAX_DRAM_BANKS};
-pub use machine::{El3Error, Machine, MachineFeatures, NsAccessFault, TlbInvalidation};
+pub use machine::{El3Error, Machine, MachineFeatures, NsAccessFault, RealmTrap, RunConfig, TlbInvalidation};

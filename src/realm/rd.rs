@@ -148,6 +148,22 @@ impl Rd {
         self.num_recs.load(Ordering::Acquire)
     }
 
+    /// Takes REC index `index` for a new REC: succeeds only if it is the next one (`rec_index`).
+    pub fn take_rec_index(&self, index: u64) -> bool {
+        self.rec_index.compare_exchange(index, index + 1, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    /// Counts a new REC (the RD stays live until it is destroyed).
+    pub fn add_rec(&self) {
+        self.num_recs.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Uncounts a destroyed REC.
+    pub fn remove_rec(&self) {
+        let before = self.num_recs.fetch_sub(1, Ordering::AcqRel);
+        debug_assert!(before > 0, "REC count underflow");
+    }
+
     /// The starting-level RTT granules, in address order.
     pub fn start_rtts(&self) -> impl Iterator<Item = Pa> + '_ {
         let base = self.config.rtt_base.raw();

@@ -7,7 +7,7 @@
 use warden_abi::addr::Pa;
 use warden_abi::status::RmiStatus;
 
-use crate::granule::{AcquireError, GranuleState};
+use crate::granule::GranuleState;
 use crate::platform::Machine;
 use crate::rmm::Rmm;
 
@@ -18,10 +18,8 @@ impl<M: Machine> Rmm<'_, M> {
         if !pa.is_granule_aligned() {
             return Err(RmiStatus::input()); // gran_align
         }
-        let claim = self.granules.claim(pa, GranuleState::Undelegated).map_err(|e| match e {
-            AcquireError::OutOfBounds => RmiStatus::input(), // gran_bound
-            AcquireError::State(_) => RmiStatus::input(),    // gran_state
-        })?;
+        // gran_bound (not delegable DRAM) and gran_state (not UNDELEGATED) are both RMI_ERROR_INPUT.
+        let claim = self.granules.claim(pa, GranuleState::Undelegated).map_err(|_| RmiStatus::input())?;
         // gran_gpt: EL3 refuses granules that are not in the NS PAS (e.g. Secure); the claim is
         // released unchanged.
         self.machine().gtsi_delegate(pa).map_err(|_| RmiStatus::input())?;
@@ -36,10 +34,8 @@ impl<M: Machine> Rmm<'_, M> {
         if !pa.is_granule_aligned() {
             return Err(RmiStatus::input()); // gran_align
         }
-        let mut claim = self.granules.claim(pa, GranuleState::Delegated).map_err(|e| match e {
-            AcquireError::OutOfBounds => RmiStatus::input(), // gran_bound
-            AcquireError::State(_) => RmiStatus::input(),    // gran_state
-        })?;
+        // gran_bound and gran_state (not DELEGATED): RMI_ERROR_INPUT.
+        let mut claim = self.granules.claim(pa, GranuleState::Delegated).map_err(|_| RmiStatus::input())?;
         claim.zero();
         // A DELEGATED granule is in the Realm PAS by construction: EL3 refusing to return it means
         // Warden's view of the GPT is wrong, and continuing could leak a Realm's memory.

@@ -9,6 +9,8 @@
 mod data;
 mod granule;
 mod realm;
+mod rec;
+mod rec_enter;
 mod rtt;
 mod version;
 
@@ -85,12 +87,11 @@ impl<M: Machine> Rmm<'_, M> {
             RmiCommand::RttMapUnprotected => self.rtt_map_unprotected(x[1], x[2], x[3], x[4]).into(),
             RmiCommand::RttUnmapUnprotected => self.rtt_unmap_unprotected(x[1], x[2], x[3]),
             RmiCommand::RttInitRipas => self.rtt_init_ripas(x[1], x[2], x[3]),
-            // Not implemented yet: the REC commands land with their issue.
-            RmiCommand::RecCreate
-            | RmiCommand::RecDestroy
-            | RmiCommand::RecEnter
-            | RmiCommand::PsciComplete
-            | RmiCommand::RttSetRipas => RmiReturn([SMC_UNKNOWN, 0, 0, 0, 0]),
+            RmiCommand::RecCreate => self.rec_create(x[1], x[2], x[3]).into(),
+            RmiCommand::RecDestroy => self.rec_destroy(x[1]).into(),
+            RmiCommand::RecEnter => self.rec_enter(x[1], x[2]).into(),
+            RmiCommand::PsciComplete => self.psci_complete(x[1], x[2], x[3]).into(),
+            RmiCommand::RttSetRipas => self.rtt_set_ripas(x[1], x[2], x[3], x[4]),
         }
     }
 }

@@ -11,7 +11,8 @@ use warden_abi::rtt::RmiRipas;
 use warden_abi::status::RmiStatus;
 use zerocopy::{FromZeros, IntoBytes};
 
-use crate::granule::{Claimed, GranuleState, Shared};
+use crate::granule::{AcquireError, Claimed, GranuleState, Shared};
+use crate::sync::spin_loop;
 use crate::measure::{Measurements, rim_init};
 use crate::platform::{Machine, TlbInvalidation};
 use crate::realm::rd::RealmConfig;
@@ -172,7 +173,21 @@ impl<M: Machine> Rmm<'_, M> {
         if !rd.is_granule_aligned() {
             return Err(RmiStatus::input());
         }
-        let rd_claim = self.granules.claim(rd, GranuleState::Rd).map_err(|_| RmiStatus::input())?;
+        // While one of its RECs runs, the RD is shared for as long as the Realm runs: never wait for
+        // that. A Realm with RECs is live anyway; otherwise every sharer is a short command.
+        let rd_claim = loop {
+            {
+                let shared = self.granules.share(rd, GranuleState::Rd).map_err(|_| RmiStatus::input())?;
+                if shared.object::<Rd>().num_recs() > 0 {
+                    return Err(RmiStatus::realm(0)); // realm_live
+                }
+            }
+            match self.granules.try_claim(rd, GranuleState::Rd) {
+                Ok(claim) => break claim,
+                Err(AcquireError::Busy) => spin_loop(),
+                Err(_) => return Err(RmiStatus::input()),
+            }
+        };
         let realm = rd_claim.object::<Rd>();
         // realm_live: RECs exist, or a starting RTT has a live entry. The RD is claimed, so nothing
         // can add either while we look.

@@ -16,6 +16,7 @@ use crate::granule::GranuleState;
 use crate::measure::rim_extend_ripas;
 use crate::platform::{Machine, TlbInvalidation};
 use crate::realm::{Rd, RealmState};
+use crate::rec::Rec;
 use crate::rmm::Rmm;
 use crate::rtt::entry::{EntryKind, RttEntry, host_ns_desc_valid, OA_MASK};
 use crate::rtt::table::{RTT_ENTRIES, RttTable};
@@ -298,5 +299,93 @@ impl<M: Machine> Rmm<'_, M> {
             return RmiReturn::err(RmiStatus::rtt(walk.level)); // no_progress
         }
         RmiReturn::ok(&[walk_top])
+    }
+}
+
+impl<M: Machine> Rmm<'_, M> {
+    /// RMI_RTT_SET_RIPAS: the Host applies (part of) a RIPAS change the Realm asked for.
+    /// X1 = the top of the range changed.
+    #[inline(never)]
+    pub(super) fn rtt_set_ripas(&self, rd: u64, rec: u64, base: u64, top: u64) -> RmiReturn {
+        let rd = match self.share_rd(rd) {
+            Ok(rd) => rd,
+            Err(e) => return RmiReturn::err(e),
+        };
+        let realm = rd.object::<Rd>();
+        let input = RmiReturn::err(RmiStatus::input());
+        let rec_pa = Pa(rec);
+        if !rec_pa.is_granule_aligned() {
+            return input; // rec_align
+        }
+        let Ok(rec_ref) = self.granules.share(rec_pa, GranuleState::Rec) else {
+            return input; // rec_bound, rec_gran_state
+        };
+        let rec = rec_ref.object::<Rec>();
+        let Ok(mut guard) = rec.lock() else {
+            return RmiReturn::err(RmiStatus::rec()); // rec_state
+        };
+        if rec.owner() != rd.pa() {
+            return RmiReturn::err(RmiStatus::rec()); // rec_owner
+        }
+        let request = guard.with(|i| i.ripas);
+        if top <= base {
+            return input; // size_valid
+        }
+        if base != request.addr {
+            return input; // base_bound
+        }
+        if top > request.top {
+            return input; // top_bound
+        }
+        let value = RmiRipas::from_raw(u64::from(request.value)).unwrap_or(RmiRipas::Empty);
+        let walk = self.walk(rd.pa(), realm, base, 3);
+        let ripas_of = |e: RttEntry| match e.kind(walk.level) {
+            EntryKind::Unassigned(r) | EntryKind::Assigned(_, r) => Some(r),
+            _ => None,
+        };
+        let size = entry_size(walk.level);
+        if !base.is_multiple_of(size) && ripas_of(walk.entry) != Some(value) {
+            return RmiReturn::err(RmiStatus::rtt(walk.level)); // base_align
+        }
+        if !top.is_multiple_of(GRANULE_SIZE) {
+            return input; // top_gran_align
+        }
+        // The run: entries that are not TABLE (nor DESTROYED, unless the Realm allowed it), each
+        // changed if it lies wholly below `top`, passed over if it already has the value.
+        let table = walk.rtt();
+        let mut ipa = base;
+        let mut index = walk.index;
+        let mut invalidate = false;
+        while ipa < top && index < RTT_ENTRIES {
+            let entry = table.entry(index);
+            let Some(current) = ripas_of(entry) else { break };
+            let end = (ipa & !(size - 1)) + size;
+            if current == value {
+                ipa = end.min(top);
+                index += 1;
+                continue;
+            }
+            if (current == RmiRipas::Destroyed && !request.change_destroyed) || !ipa.is_multiple_of(size) || end > top {
+                break;
+            }
+            let new = entry.with_ripas(value, walk.level);
+            if table.replace(index, entry, new).is_err() {
+                continue; // changed under us: look again
+            }
+            invalidate |= entry.is_valid();
+            ipa = end;
+            index += 1;
+        }
+        if ipa == base {
+            return RmiReturn::err(RmiStatus::rtt(walk.level)); // no_progress
+        }
+        if invalidate {
+            // Mappings went from RAM to EMPTY: nothing may still use them.
+            self.machine().tlb_invalidate(TlbInvalidation::Ipa { vmid: realm.config().vmid, ipa: base, size: ipa - base });
+        } else {
+            self.machine().sync_table_writes();
+        }
+        guard.with(|i| i.ripas.addr = ipa);
+        RmiReturn::ok(&[ipa])
     }
 }

@@ -41,8 +41,11 @@ use self::layout::MAX_CPUS;
 use self::mmu::NS_ALIAS_OFFSET;
 use self::sysreg::{dsb_ish, dsb_ishst, isb, read_sysreg, write_sysreg};
 use crate::platform::{
-    DramLayout, El3Error, Machine, MachineFeatures, NsAccessFault, TlbInvalidation,
+    DramLayout, El3Error, Machine, MachineFeatures, NsAccessFault, RealmTrap, RunConfig,
+    TlbInvalidation,
 };
+use crate::rec::context::RecContext;
+use crate::rec::sysreg::{SysregId, id};
 use crate::rmm::Rmm;
 
 /// A value built once by the cold-boot CPU and shared by every CPU afterwards, without a lock.
@@ -204,6 +207,29 @@ impl Machine for FirmwareMachine {
         // SAFETY: restores the value read above.
         unsafe { write_sysreg!("vttbr_el2", saved) };
         isb();
+    }
+
+    fn run_realm(&self, rec: Pa, _ctx: &mut RecContext, _run: &RunConfig) -> RealmTrap {
+        // The REC switch (entry/exit assembly, vectors from lower ELs) lands with the REC switch
+        // issue; until then no REC can be entered on the firmware build.
+        fatal(format_args!("REC entry ({rec:?}) is not available in this firmware build yet"))
+    }
+
+    fn id_register(&self, reg: SysregId) -> u64 {
+        match reg {
+            id::AA64PFR0 => read_sysreg!("id_aa64pfr0_el1"),
+            id::AA64PFR1 => read_sysreg!("id_aa64pfr1_el1"),
+            id::AA64DFR0 => read_sysreg!("id_aa64dfr0_el1"),
+            id::AA64DFR1 => read_sysreg!("id_aa64dfr1_el1"),
+            id::AA64ISAR0 => read_sysreg!("id_aa64isar0_el1"),
+            id::AA64ISAR1 => read_sysreg!("id_aa64isar1_el1"),
+            id::AA64ISAR2 => read_sysreg!("s3_0_c0_c6_2"),
+            id::AA64MMFR0 => read_sysreg!("id_aa64mmfr0_el1"),
+            id::AA64MMFR1 => read_sysreg!("id_aa64mmfr1_el1"),
+            id::AA64MMFR2 => read_sysreg!("id_aa64mmfr2_el1"),
+            id::AA64MMFR3 => read_sysreg!("s3_0_c0_c7_3"),
+            _ => 0,
+        }
     }
 
     #[inline]

@@ -13,7 +13,9 @@
 //! back through the NS PAS). This module must never contain RMM logic.
 
 use std::alloc::{Layout, alloc_zeroed, dealloc};
+use std::boxed::Box;
 use std::cell::Cell;
+use std::collections::{HashMap, VecDeque};
 use std::ptr::NonNull;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -21,7 +23,13 @@ use std::vec::Vec;
 
 use warden_abi::addr::{GRANULE_SHIFT, GRANULE_SIZE, Pa};
 
-use crate::platform::{DramBank, El3Error, Machine, MachineFeatures, NsAccessFault, TlbInvalidation};
+use crate::platform::{DramBank, El3Error, Machine, MachineFeatures, NsAccessFault, RealmTrap, RunConfig, TlbInvalidation};
+use crate::rec::context::RecContext;
+use crate::rec::sysreg::SysregId;
+
+/// One step of a scripted Realm CPU: given the REC's state at entry, it does what the Realm would
+/// (changes registers, PC, system registers) and says how the Realm traps to EL2.
+pub type RealmStep = Box<dyn FnOnce(&mut RecContext, &RunConfig) -> RealmTrap + Send>;
 
 /// The physical address space a granule is in, per the GPT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +80,8 @@ pub struct HostMachine {
     regions: Vec<Region>,
     features: MachineFeatures,
     tlbi: Mutex<Vec<TlbInvalidation>>,
+    scripts: Mutex<HashMap<u64, VecDeque<RealmStep>>>,
+    id_registers: Mutex<HashMap<SysregId, u64>>,
 }
 
 // SAFETY: the arena is plain memory shared between CPUs exactly as DRAM is; who may access which
@@ -98,7 +108,7 @@ impl HostMachine {
                 Region { spec, mem, gpt }
             })
             .collect();
-        Self { regions, features, tlbi: Mutex::new(Vec::new()) }
+        Self { regions, features, tlbi: Mutex::new(Vec::new()), scripts: Mutex::new(HashMap::new()), id_registers: Mutex::new(HashMap::new()) }
     }
 
     /// A typical small machine: 16 MiB of delegable DRAM at 0x8000_0000, a Secure region at
@@ -174,6 +184,22 @@ impl HostMachine {
         self.ns_read(pa, dst)
     }
 
+    /// Appends a step to the script of the REC at `rec`: the next time Warden runs that REC, the
+    /// Realm "executes" `step`.
+    pub fn script(&self, rec: Pa, step: impl FnOnce(&mut RecContext, &RunConfig) -> RealmTrap + Send + 'static) {
+        self.scripts.lock().expect("scripts poisoned").entry(rec.raw()).or_default().push_back(Box::new(step));
+    }
+
+    /// Sets the hardware value of an ID register (all read as zero until set).
+    pub fn set_id_register(&self, reg: SysregId, value: u64) {
+        self.id_registers.lock().expect("id registers poisoned").insert(reg, value);
+    }
+
+    /// Steps of `rec`'s script not yet run.
+    pub fn script_left(&self, rec: Pa) -> usize {
+        self.scripts.lock().expect("scripts poisoned").get(&rec.raw()).map_or(0, VecDeque::len)
+    }
+
     /// The TLB invalidations requested so far, oldest first; clears the record.
     pub fn take_tlb_invalidations(&self) -> Vec<TlbInvalidation> {
         core::mem::take(&mut *self.tlbi.lock().expect("tlbi record poisoned"))
@@ -235,6 +261,21 @@ impl Machine for HostMachine {
 
     fn tlb_invalidate(&self, what: TlbInvalidation) {
         self.tlbi.lock().expect("tlbi record poisoned").push(what);
+    }
+
+    fn run_realm(&self, rec: Pa, ctx: &mut RecContext, run: &RunConfig) -> RealmTrap {
+        let step = self
+            .scripts
+            .lock()
+            .expect("scripts poisoned")
+            .get_mut(&rec.raw())
+            .and_then(VecDeque::pop_front)
+            .unwrap_or_else(|| panic!("the Realm of REC {rec:?} ran past the end of its script"));
+        step(ctx, run)
+    }
+
+    fn id_register(&self, reg: SysregId) -> u64 {
+        self.id_registers.lock().expect("id registers poisoned").get(&reg).copied().unwrap_or(0)
     }
 
     fn cpu_id(&self) -> usize {
