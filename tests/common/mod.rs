@@ -28,6 +28,16 @@ pub const ROOT: u64 = 0x0E00_0000;
 /// Secure memory (exists, never delegable).
 pub const SECURE: u64 = 0x0E10_0000;
 
+/// ESR of a trapped SMC (EC 0x17, 32-bit instruction).
+pub const SMC_ESR: u64 = (0x17 << 26) | (1 << 25);
+/// Where the tests put `RmiRecParams` (NS).
+pub const REC_PARAMS: u64 = DRAM + 0x3000;
+
+/// The Realm traps with an SMC (X0… as the step left them).
+pub fn smc() -> warden::platform::RealmTrap {
+    warden::platform::RealmTrap::Sync { esr: SMC_ESR, far: 0, hpfar: 0 }
+}
+
 /// A Host talking to a Warden.
 pub struct Host<'a> {
     /// The machine both run on.
@@ -117,6 +127,86 @@ impl Host<'_> {
         let r = self.call(rmi::RTT_READ_ENTRY, &[RD, ipa, level as u64]);
         assert_eq!(r.status(), Some(RmiStatus::SUCCESS), "READ_ENTRY {ipa:#x} L{level}");
         (r.0[1] as i64, r.0[2], r.0[3], r.0[4])
+    }
+
+    /// REC_CREATE of a fresh REC with index `index` (MPIDR from it), entry `pc`, X0–X7 `gprs`,
+    /// fresh aux granules; returns the status and the REC's address.
+    pub fn rec_create_with(&self, index: u64, runnable: bool, pc: u64, gprs: [u64; 8]) -> (RmiStatus, u64) {
+        let rec = self.fresh();
+        let p = self.rec_params(index, runnable, pc, gprs);
+        self.write(REC_PARAMS, p.as_bytes());
+        (self.status(rmi::REC_CREATE, &[RD, rec, REC_PARAMS]), rec)
+    }
+
+    /// Raw `RmiRecParams` for REC `index` with fresh aux granules.
+    pub fn rec_params(&self, index: u64, runnable: bool, pc: u64, gprs: [u64; 8]) -> warden_abi::rec_params::RmiRecParams {
+        use zerocopy::FromZeros;
+        let mut p = warden_abi::rec_params::RmiRecParams::new_zeroed();
+        p.flags = u64::from(runnable);
+        p.mpidr = warden_abi::rec_params::RecMpidr::from_index(index).raw();
+        p.pc = pc;
+        p.gprs = gprs;
+        let n = self.call(rmi::REC_AUX_COUNT, &[RD]).0[1];
+        p.num_aux = n;
+        for i in 0..n as usize {
+            p.aux[i] = self.fresh();
+        }
+        p
+    }
+
+    /// A runnable REC `index` starting at `pc`, asserting success.
+    pub fn rec(&self, index: u64, pc: u64) -> u64 {
+        let (st, rec) = self.rec_create_with(index, true, pc, [0; 8]);
+        assert_eq!(st, RmiStatus::SUCCESS, "REC_CREATE {index}");
+        rec
+    }
+
+    /// Writes `enter` into the run granule `run`, calls REC_ENTER, returns the status and the exit.
+    pub fn enter_with(&self, rec: u64, run: u64, enter: &warden_abi::rec_run::RmiRecEnter) -> (RmiStatus, warden_abi::rec_run::RmiRecExit) {
+        use zerocopy::{FromZeros, IntoBytes};
+        self.write(run, enter.as_bytes());
+        // Poison the exit half: Warden must write every field.
+        self.write(run + 0x800, &[0xEE; 0x800]);
+        let st = self.status(rmi::REC_ENTER, &[rec, run]);
+        let mut exit = warden_abi::rec_run::RmiRecExit::new_zeroed();
+        self.m.host_read(Pa(run + 0x800), exit.as_mut_bytes()).expect("run granule is NS");
+        (st, exit)
+    }
+
+    /// REC_ENTER with an all-zero `RmiRecEnter`.
+    pub fn enter(&self, rec: u64, run: u64) -> (RmiStatus, warden_abi::rec_run::RmiRecExit) {
+        use zerocopy::FromZeros;
+        self.enter_with(rec, run, &warden_abi::rec_run::RmiRecEnter::new_zeroed())
+    }
+
+    /// An ACTIVE Realm with a DATA page at IPA (RIPAS RAM, copied from `data` at the start of an NS
+    /// page), level-3 tables for IPA and NS_IPA, and one REC per entry of `runnable` (REC i has
+    /// MPIDR index i and starts at `pc`). Returns the RECs.
+    pub fn active_realm_with(&self, data: &[u8], runnable: &[bool], pc: u64) -> Vec<u64> {
+        self.realm();
+        self.map_l3(IPA);
+        self.rtt_create(NS_IPA & !((1 << 30) - 1), 2);
+        self.rtt_create(NS_IPA, 3);
+        let src = self.fresh_ns();
+        self.write(src, data);
+        let page = self.fresh();
+        assert_eq!(self.status(rmi::DATA_CREATE, &[RD, page, IPA, src, 0]), RmiStatus::SUCCESS);
+        let recs = runnable
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| {
+                let (st, rec) = self.rec_create_with(i as u64, r, pc, [0; 8]);
+                assert_eq!(st, RmiStatus::SUCCESS, "REC_CREATE {i}");
+                rec
+            })
+            .collect();
+        assert_eq!(self.status(rmi::REALM_ACTIVATE, &[RD]), RmiStatus::SUCCESS);
+        recs
+    }
+
+    /// [`Host::active_realm_with`] with an empty DATA page and one runnable REC at `pc`.
+    pub fn active_realm(&self, pc: u64) -> u64 {
+        self.active_realm_with(&[], &[true], pc)[0]
     }
 
     /// The standard Realm (RD, two level-1 tables at RTT, 40-bit IPA, VMID 1).
