@@ -22,16 +22,6 @@ const VMIDS: u64 = 6;
 const THREADS: usize = 4;
 const OPS_PER_THREAD: usize = 20_000;
 
-struct XorShift(u64);
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 #[test]
 fn four_cpus_over_overlapping_granules() {
     with_host(|h| {

@@ -20,16 +20,6 @@ const PAGES: u64 = 6;
 const POOL: u64 = 40;
 const OPS: usize = 6000;
 
-struct XorShift(u64);
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 fn ipa(block: u64, page: u64) -> u64 {
     0x4000_0000 + block * MIB2 + page * 0x1000
 }

@@ -8,7 +8,6 @@
 //! After the measurements, prints the Warden/baseline throughput ratio for every configuration and
 //! the table's memory per GiB. Run: `cargo bench -p warden-perf --bench granule`.
 
-use std::path::PathBuf;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
@@ -21,6 +20,7 @@ use warden::{Rmm, rmi::RmiReturn};
 use warden_abi::addr::Pa;
 use warden_abi::fid::rmi;
 use warden_perf::null_machine::NullMachine;
+use warden_perf::report::median_ns;
 use warden_perf::tfrmm_granule::{BaselineTable, state};
 
 const RANGE: usize = 4096;
@@ -131,29 +131,13 @@ fn rmi_pair(c: &mut Criterion) {
     g.finish();
 }
 
-/// Where criterion saved its estimates (`target/criterion`, next to the profile directory).
-fn criterion_dir() -> PathBuf {
-    if let Ok(home) = std::env::var("CRITERION_HOME") {
-        return PathBuf::from(home);
-    }
-    let exe = std::env::current_exe().expect("current exe");
-    // target/<profile>/deps/<bench> → target/criterion (an id `a/b` is saved as `a_b`)
-    exe.ancestors().nth(3).map(|t| t.join("criterion")).expect("target dir")
-}
-
-fn median_ns(group: &str, id: &str) -> Option<f64> {
-    let path = criterion_dir().join(group).join(id).join("new/estimates.json");
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    v["median"]["point_estimate"].as_f64()
-}
-
 fn report() {
     println!("\n== granule table: Warden vs TF-RMM-style baseline (same run) ==");
     println!("{:<14} {:>16} {:>16} {:>8}", "config", "warden pairs/s", "tfrmm pairs/s", "ratio");
     for id in ["1t-disjoint", "1t-shared", "2t-disjoint", "2t-shared"] {
         let threads: f64 = if id.starts_with('2') { 2.0 } else { 1.0 };
         let (Some(w), Some(b)) =
-            (median_ns("granule_table", &format!("warden_{id}")), median_ns("granule_table", &format!("tfrmm_{id}")))
+            (median_ns("granule_table", &format!("warden/{id}")), median_ns("granule_table", &format!("tfrmm/{id}")))
         else {
             println!("{id:<14} (no estimates: run without a filter)");
             continue;

@@ -10,7 +10,6 @@
 //!
 //! Prints the ratios at the end. Run: `cargo bench -p warden-perf --bench rtt`.
 
-use std::path::PathBuf;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
@@ -24,6 +23,7 @@ use warden_abi::fid::rmi;
 use warden_abi::realm_params::{RealmParams, RmiRealmFlags};
 use warden_abi::rtt::RmiHashAlgorithm;
 use warden_perf::realm_lock::RealmLock;
+use warden_perf::report::median_ns;
 use zerocopy::IntoBytes;
 
 const DRAM: u64 = 0x8000_0000;
@@ -206,20 +206,6 @@ fn data_create_2cpu(c: &mut Criterion) {
         let _ = env.m;
     });
     g.finish();
-}
-
-fn criterion_dir() -> PathBuf {
-    if let Ok(home) = std::env::var("CRITERION_HOME") {
-        return PathBuf::from(home);
-    }
-    let exe = std::env::current_exe().expect("current exe");
-    exe.ancestors().nth(3).map(|t| t.join("criterion")).expect("target dir")
-}
-
-fn median_ns(group: &str, id: &str) -> Option<f64> {
-    let path = criterion_dir().join(group).join(id).join("new/estimates.json");
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    v["median"]["point_estimate"].as_f64()
 }
 
 fn report() {

@@ -7,4 +7,5 @@
 
 pub mod null_machine;
 pub mod realm_lock;
+pub mod report;
 pub mod tfrmm_granule;

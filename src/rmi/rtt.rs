@@ -37,6 +37,12 @@ pub(crate) fn ipa_protected(realm: &Rd, ipa: u64) -> bool {
     ipa >> (realm.config().ipa_width - 1) == 0
 }
 
+/// A table RTT_DESTROY or RTT_FOLD unlinked: its address, and `top` after it.
+struct Unlinked {
+    table: u64,
+    top: u64,
+}
+
 /// The level argument, if it names a level in `[min, 3]`.
 fn level_in(raw: u64, min: i8) -> Option<i8> {
     Level::from_raw(raw).map(Level::get).filter(|&l| l >= min)
@@ -90,82 +96,73 @@ impl<M: Machine> Rmm<'_, M> {
         }
     }
 
+    /// The shape RTT_DESTROY and RTT_FOLD share: check the arguments, walk to the TABLE entry above
+    /// the level-`level` table covering `ipa`, claim that table (which waits for every walker inside
+    /// it to leave), let `new_parent` decide the parent's new entry from the table's contents (or
+    /// fail with the command's own condition), then unlink it — generation bumped first, TLBs
+    /// invalidated after — and retire it to DELEGATED. Errors carry `top` for the commands that
+    /// report it (the next live entry after a failed walk; `ipa` for the table's own condition).
+    fn unlink_table(
+        &self,
+        rd: u64,
+        ipa: u64,
+        level: u64,
+        new_parent: impl Fn(&Rd, &RttTable, i8) -> Result<RttEntry, RmiStatus>,
+    ) -> Result<Unlinked, (RmiStatus, u64)> {
+        let rd = self.share_rd(rd).map_err(|e| (e, 0))?;
+        let realm = rd.object::<Rd>();
+        let input = (RmiStatus::input(), 0);
+        let level = level_in(level, realm.config().rtt_level_start + 1).ok_or(input)?; // level_bound
+        let parent_level = level - 1;
+        if !ipa.is_multiple_of(entry_size(parent_level)) || !ipa_in_range(realm, ipa) {
+            return Err(input); // ipa_align, ipa_bound
+        }
+        loop {
+            let walk = self.walk(rd.pa(), realm, ipa, parent_level);
+            // rtt_walk (the walk stopped above the parent level, necessarily at a non-TABLE
+            // entry) and rtte_state (the parent entry is not a TABLE).
+            let EntryKind::Table(table_pa) = walk.kind() else {
+                return Err((RmiStatus::rtt(walk.level), walk.rtt().next_live(ipa, walk.index, walk.level)));
+            };
+            // The table is this Realm's. If a concurrent command unlinked it between the walk and
+            // the claim, walk again.
+            let Ok(table) = self.granules.claim_owned(Pa(table_pa), GranuleState::Rtt) else { continue };
+            let parent = new_parent(realm, table.object::<RttTable>(), level).map_err(|e| (e, ipa))?;
+            realm.bump_rtt_generation();
+            self.machine().sync_table_writes();
+            walk.rtt().replace(walk.index, walk.entry, parent).expect("a claimed table's TABLE entry cannot change");
+            self.tlbi_block(realm, ipa, parent_level);
+            table.retire::<RttTable>(GranuleState::Delegated);
+            return Ok(Unlinked { table: table_pa, top: walk.rtt().next_live_after(ipa, walk.index, walk.level) });
+        }
+    }
+
     /// RMI_RTT_DESTROY: X1 = the table's address (success), X2 = top (success and RMI_ERROR_RTT).
     #[inline(never)]
     pub(super) fn rtt_destroy(&self, rd: u64, ipa: u64, level: u64) -> RmiReturn {
-        let rd = match self.share_rd(rd) {
-            Ok(rd) => rd,
-            Err(e) => return RmiReturn::err(e),
-        };
-        let realm = rd.object::<Rd>();
-        let input = RmiReturn::err(RmiStatus::input());
-        let Some(level) = level_in(level, realm.config().rtt_level_start + 1) else { return input };
-        let parent_level = level - 1;
-        if !ipa.is_multiple_of(entry_size(parent_level)) || !ipa_in_range(realm, ipa) {
-            return input;
+        let unlinked = self.unlink_table(rd, ipa, level, |realm, table, level| {
+            if table.is_live(level) {
+                return Err(RmiStatus::rtt(level)); // rtt_live
+            }
+            Ok(if ipa_protected(realm, ipa) { RttEntry::unassigned(RmiRipas::Destroyed) } else { RttEntry::unassigned_ns() })
+        });
+        match unlinked {
+            Ok(u) => RmiReturn::ok(&[u.table, u.top]),
+            Err((status, top)) if status.rtt_level().is_some() => RmiReturn::with(status, &[0, top]),
+            Err((status, _)) => RmiReturn::err(status),
         }
-        let walk = self.walk(rd.pa(), realm, ipa, parent_level);
-        let top = walk.rtt().next_live(ipa, walk.index, walk.level);
-        let EntryKind::Table(child_pa) = walk.kind() else {
-            return RmiReturn::with(RmiStatus::rtt(walk.level), &[0, top]); // rtt_walk, rtte_state
-        };
-        if walk.level < parent_level {
-            return RmiReturn::with(RmiStatus::rtt(walk.level), &[0, top]);
-        }
-        // The child is this Realm's; claiming it waits for every walker inside it to leave.
-        let Ok(child) = self.granules.claim_owned(Pa(child_pa), GranuleState::Rtt) else {
-            // Destroyed or folded by a concurrent command between the walk and the claim.
-            return self.rtt_destroy(rd.pa().raw(), ipa, level as u64);
-        };
-        if child.object::<RttTable>().is_live(level) {
-            return RmiReturn::with(RmiStatus::rtt(level), &[0, ipa]); // rtt_live
-        }
-        let parent = if ipa_protected(realm, ipa) {
-            RttEntry::unassigned(RmiRipas::Destroyed)
-        } else {
-            RttEntry::unassigned_ns()
-        };
-        realm.bump_rtt_generation();
-        walk.rtt().replace(walk.index, walk.entry, parent).expect("a claimed child's TABLE entry cannot change");
-        self.tlbi_block(realm, ipa, parent_level);
-        child.retire::<RttTable>(GranuleState::Delegated);
-        let top = walk.rtt().next_live_after(ipa, walk.index, walk.level);
-        RmiReturn::ok(&[child_pa, top])
     }
 
     /// RMI_RTT_FOLD: X1 = the folded table's address.
     #[inline(never)]
     pub(super) fn rtt_fold(&self, rd: u64, ipa: u64, level: u64) -> RmiReturn {
-        let rd = match self.share_rd(rd) {
-            Ok(rd) => rd,
-            Err(e) => return RmiReturn::err(e),
-        };
-        let realm = rd.object::<Rd>();
-        let input = RmiReturn::err(RmiStatus::input());
-        let Some(level) = level_in(level, realm.config().rtt_level_start + 1) else { return input };
-        let parent_level = level - 1;
-        if !ipa.is_multiple_of(entry_size(parent_level)) || !ipa_in_range(realm, ipa) {
-            return input;
+        let unlinked = self.unlink_table(rd, ipa, level, |_, table, level| {
+            table.folded(level).map_err(|_| RmiStatus::rtt(level)) // rtt_homo
+        });
+        match unlinked {
+            Ok(u) => RmiReturn::ok(&[u.table]),
+            Err((status, _)) => RmiReturn::err(status),
         }
-        let walk = self.walk(rd.pa(), realm, ipa, parent_level);
-        let EntryKind::Table(child_pa) = walk.kind() else {
-            return RmiReturn::err(RmiStatus::rtt(walk.level));
-        };
-        if walk.level < parent_level {
-            return RmiReturn::err(RmiStatus::rtt(walk.level));
-        }
-        let Ok(child) = self.granules.claim_owned(Pa(child_pa), GranuleState::Rtt) else {
-            return self.rtt_fold(rd.pa().raw(), ipa, level as u64);
-        };
-        let Ok(folded) = child.object::<RttTable>().folded(level) else {
-            return RmiReturn::err(RmiStatus::rtt(level)); // rtt_homo
-        };
-        realm.bump_rtt_generation();
-        self.machine().sync_table_writes();
-        walk.rtt().replace(walk.index, walk.entry, folded).expect("a claimed child's TABLE entry cannot change");
-        self.tlbi_block(realm, ipa, parent_level);
-        child.retire::<RttTable>(GranuleState::Delegated);
-        RmiReturn::ok(&[child_pa])
     }
 
     /// RMI_RTT_READ_ENTRY: X1 walk level, X2 state, X3 desc, X4 ripas.

@@ -239,6 +239,19 @@ impl Host<'_> {
     }
 }
 
+/// A tiny deterministic random number generator for the stress tests.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    /// The next number.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
 /// Valid parameters: 40-bit IPA, starting at level 1 with two concatenated tables at `rtt`.
 pub fn params(rtt: u64, vmid: u16) -> RealmParams {
     RealmParams {
