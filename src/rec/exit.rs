@@ -286,7 +286,7 @@ mod tests {
         assert_eq!(classify(class::HVC64 << 26, 0, 0), SyncTrap::Hvc);
         assert_eq!(classify(class::WFX << 26 | 1, 0, 0), SyncTrap::Wfx { esr: class::WFX << 26 | 1 });
         assert!(matches!(classify(class::SYSREG << 26, 0, 0), SyncTrap::Sysreg { .. }));
-        let a = classify(STORE_W3, 0x1234, 0x4000_0000 >> 8 << 4 >> 4);
+        let a = classify(STORE_W3, 0x1234, 0x4000_0000 >> 8);
         assert!(matches!(a, SyncTrap::Abort(Abort { instruction: false, .. })));
         assert!(matches!(classify(W | 0x10, 0, 0), SyncTrap::ExternalAbort { instruction: false, .. }));
         assert!(matches!(classify(ec::IABT_LOWER << 26 | 0x14, 0, 0), SyncTrap::ExternalAbort { instruction: true, .. }));
@@ -295,7 +295,7 @@ mod tests {
 
     #[test]
     fn fault_ipa_from_hpfar_and_far() {
-        assert_eq!(fault_ipa(0x8000_0010 >> 0, 0xABC), ((0x8000_0010u64 >> 4) << 12) | 0xABC);
+        assert_eq!(fault_ipa(0x8000_0010, 0xABC), ((0x8000_0010u64 >> 4) << 12) | 0xABC);
         assert_eq!(fault_ipa((0x80_0000_1000u64 >> 12) << 4, 0xFFFF_0000_0000_1234), 0x80_0000_1234);
     }
 
