@@ -124,9 +124,14 @@ impl<M: Machine> Rmm<'_, M> {
             let EntryKind::Table(table_pa) = walk.kind() else {
                 return Err((RmiStatus::rtt(walk.level), walk.rtt().next_live(ipa, walk.index, walk.level)));
             };
-            // The table is this Realm's. If a concurrent command unlinked it between the walk and
-            // the claim, walk again.
+            // Claim the table, then check that the parent still names it: between the walk and the
+            // claim a concurrent command may have unlinked it — and the granule may even have
+            // become another table since. Under the claim, a parent entry naming the table cannot
+            // change (only RTT_DESTROY/RTT_FOLD of this table change it, and they need the claim).
             let Ok(table) = self.granules.claim_owned(Pa(table_pa), GranuleState::Rtt) else { continue };
+            if walk.rtt().entry(walk.index) != walk.entry {
+                continue;
+            }
             let parent = new_parent(realm, table.object::<RttTable>(), level).map_err(|e| (e, ipa))?;
             realm.bump_rtt_generation();
             self.machine().sync_table_writes();
