@@ -1,13 +1,66 @@
-//! Placeholder: see README.md in this crate for what it will hold.
+//! bench-guest: a bare-metal Realm payload (R-EL1, MMU off) that measures REC round trips and
+//! reports them to the Host through host calls, then powers the Realm off.
+//!
+//! # Placement (what the Host must do)
+//! Linked at protected IPA [`IPA_BASE`] = 0x8000_0000 (a 40-bit Realm: protected half below
+//! 2^39). The flat image starts with a header: `b entry; .word 0; .quad MAGIC; .quad file_size;
+//! .quad mem_size` — the Host DATA_CREATEs (measured) `file_size` bytes from there, and backs the
+//! rest up to `mem_size` (bss, stacks, the RSI buffers) with RIPAS-RAM granules
+//! (RTT_INIT_RIPAS + DATA_CREATE_UNKNOWN). REC 0 starts at IPA_BASE with x0 = 0; REC 1 (MPIDR 1,
+//! created not runnable) is started by PSCI CPU_ON at the same entry with x0 = [`SECONDARY_MAGIC`]
+//! and turns itself off again.
+//!
+//! # The Host protocol (RSI_HOST_CALL imm, gprs)
+//! | imm | meaning | gprs |
+//! |---|---|---|
+//! | 0x0000 | ping (the host-call benchmark): just re-enter | – |
+//! | 0x0001 | config: ipa_width, hash_algo, CNTFRQ, samples per benchmark | 0–3 |
+//! | 0x0100 + k | result of benchmark k | 0 = samples, 1 = min, 2 = median, 3 = p99, 4 = max (CNTVCT ticks), 5–7 = name (ASCII, little-endian, NUL padded) |
+//! | 0x0200 | check result | 0 = check id, 1 = 1 pass / 0 fail, 2–3 = detail |
+//! | 0x0300 | run REC 1 until it exits (after a CPU_ON), then re-enter REC 0 | – |
+//! | 0x0400 | done: PSCI SYSTEM_OFF follows | 0 = number of failed checks |
+//! | 0xDEAD | unexpected exception in the guest | 0 = ESR_EL1, 1 = ELR_EL1, 2 = FAR_EL1 |
+//!
+//! MMIO: the Host emulates a 32-bit register at unprotected IPA `2^(ipa_width-1) + MMIO_OFFSET`
+//! (reads return [`MMIO_READ_VALUE`], writes are accepted) and a console at
+//! `2^(ipa_width-1) + CONSOLE_OFFSET` (each 32-bit write is one character).
+//!
+//! Timing: `ISB; MRS CNTVCT_EL0` around each operation. Under QEMU's
+//! `-icount shift=0,align=off,sleep=off` the counter advances one tick per executed instruction,
+//! so every figure is an instruction count (guest + Warden + EL3 + Host), deterministic run to run.
+//! The PMU is hidden from Realms (ID_AA64DFR0_EL1.PMUVer = 0), so PMCCNTR is not used.
 #![cfg_attr(target_os = "none", no_std, no_main)]
+#![cfg_attr(not(target_os = "none"), allow(dead_code))]
+
+/// Protected IPA the image is linked at.
+pub const IPA_BASE: u64 = 0x8000_0000;
+/// Header magic ("WRDNBNCH").
+pub const MAGIC: u64 = u64::from_le_bytes(*b"WRDNBNCH");
+/// x0 of REC 1's CPU_ON entry (context id).
+pub const SECONDARY_MAGIC: u64 = 0x5EC0_0001;
+/// Offset of the emulated MMIO register in the unprotected half.
+pub const MMIO_OFFSET: u64 = 0x0A00_0000;
+/// Offset of the emulated console in the unprotected half.
+pub const CONSOLE_OFFSET: u64 = 0x0900_0000;
+/// What the Host returns for an MMIO read.
+pub const MMIO_READ_VALUE: u32 = 0x5EA1_CAFE;
+/// A protected IPA with RIPAS EMPTY (nothing is ever created there): an access is an SEA.
+pub const EMPTY_IPA: u64 = 0x9000_0000;
+/// Samples per benchmark.
+pub const SAMPLES: usize = 64;
+
+#[cfg(target_os = "none")]
+mod guest;
 
 #[cfg(target_os = "none")]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
-    loop {}
+    guest::fail_stop(0xDEAD)
 }
 
 #[cfg(not(target_os = "none"))]
 fn main() {
-    eprintln!("this crate is firmware for aarch64-unknown-none; build it with `cargo xtask`");
+    eprintln!(
+        "bench-guest is a Realm payload for aarch64-unknown-none; build it with `cargo xtask`"
+    );
 }

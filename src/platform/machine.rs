@@ -61,6 +61,11 @@ pub struct RunConfig {
     pub trap_wfi: bool,
     /// Trap WFE to the Host (`RmiRecEnter.flags.trap_wfe`).
     pub trap_wfe: bool,
+    /// The REC's MPIDR (what the Realm reads from MPIDR_EL1).
+    pub mpidr: u64,
+    /// Address of the REC's first auxiliary granule (zeroed at REC_CREATE): the machine's save area
+    /// for the REC's FP/SIMD state, which only the machine reads or writes.
+    pub fp_area: u64,
 }
 
 /// Why the Realm stopped running and Warden got control back.
@@ -138,12 +143,34 @@ pub trait Machine: Sync {
     /// return `ctx` holds the REC's state at the trap.
     fn run_realm(&self, rec: Pa, ctx: &mut RecContext, run: &RunConfig) -> RealmTrap;
 
+    /// The run loop of one `RMI_REC_ENTER` is over and the REC goes back to the Host: the machine
+    /// saves into `ctx` whatever of the REC's state it kept live in hardware across the loop (EL1
+    /// system registers, GIC, timers) and gives the hardware back to the Host. Called once after
+    /// the last [`Machine::run_realm`] of an entry, before the exit record is built. Between two
+    /// `run_realm` calls of one entry, logic may rely only on `gprs`, `pc`, `pstate` and the EL1
+    /// registers an exception injection uses (`el1.vbar/esr/far/elr/spsr`) being current in `ctx`.
+    fn leave_realm(&self, rec: Pa, ctx: &mut RecContext) {
+        let _ = (rec, ctx);
+    }
+
     /// The hardware's value of ID register `reg` (an ID-space register: Op0 3, Op1 0, CRn 0), which
     /// Warden sanitises before a Realm sees it; 0 for registers the machine does not implement.
     fn id_register(&self, reg: SysregId) -> u64;
 
     /// The index of the calling CPU, below the CPU count EL3 reported at boot.
     fn cpu_id(&self) -> usize;
+
+    /// The machine's free-running counter (`CNTPCT_EL0` on the firmware): the trace's timestamps
+    /// and durations. A machine without one (a model) keeps the default, 0.
+    #[inline(always)]
+    fn counter(&self) -> u64 {
+        0
+    }
+
+    /// The frequency of [`Machine::counter`] in Hz (`CNTFRQ_EL0`); 0 if there is no counter.
+    fn counter_frequency(&self) -> u64 {
+        0
+    }
 
     /// The machine's properties.
     fn features(&self) -> MachineFeatures;

@@ -115,7 +115,10 @@ impl<M: Machine> Rmm<'_, M> {
             start_level: realm.config().rtt_level_start,
             trap_wfi: flags.contains(RmiRecEnterFlags::TRAP_WFI),
             trap_wfe: flags.contains(RmiRecEnterFlags::TRAP_WFE),
+            mpidr: rec.mpidr(),
+            fp_area: rec.aux().first().map_or(0, |a| a.raw()),
         };
+        let (trace, run_start) = (self.granules.trace(), self.granules.trace().start());
         let cpu_off = guard.with(|inner| {
             if run.complete(inner, &enter, flags, num_lrs) == Flow::Resume {
                 loop {
@@ -124,6 +127,7 @@ impl<M: Machine> Rmm<'_, M> {
                         break;
                     }
                 }
+                self.machine().leave_realm(rec_pa, &mut inner.ctx);
             }
             inner.exit.reason == RmiRecExitReason::Psci && inner.exit.gprs[0] == psci::CPU_OFF
         });
@@ -131,6 +135,7 @@ impl<M: Machine> Rmm<'_, M> {
             guard.set_runnable(false);
         }
         let record = guard.with(|inner| exit_record(&inner.exit, inner, num_lrs));
+        trace.rec_run(run_start, rec_pa.raw(), record.exit_reason, record.esr);
         drop(guard);
         self.machine().ns_write(Pa(run_ptr.raw() + REC_RUN_EXIT_OFFSET as u64), record.as_bytes()).map_err(|_| input)?;
         debug_assert!(REC_RUN_EXIT_OFFSET as u64 + core::mem::size_of::<RmiRecExit>() as u64 <= GRANULE_SIZE);

@@ -443,6 +443,19 @@ fn cpu_init(features: &MachineFeatures) {
     };
     // SAFETY: HCR_EL2.VM is 0 while Warden runs, so VTCR_EL2 affects no translation now.
     unsafe { write_sysreg!("vtcr_el2", vs) };
+    // Realm-facing EL2 state that is the same for every REC (EL3 keeps it per world): the Realm's
+    // virtual counter is the physical one (CNTVOFF_EL2 = 0), MIDR_EL1 reads the real MIDR, and the
+    // PMU — hidden from Realms by the ID registers, and not switched — traps (MDCR_EL2.TPM/TPMCR).
+    const MDCR_TPMCR: u64 = 1 << 5;
+    const MDCR_TPM: u64 = 1 << 6;
+    let midr = read_sysreg!("midr_el1");
+    let mdcr = read_sysreg!("mdcr_el2");
+    // SAFETY: these only affect EL1/EL0 execution, and no Realm runs yet on this CPU.
+    unsafe {
+        write_sysreg!("cntvoff_el2", 0u64);
+        write_sysreg!("vpidr_el2", midr);
+        write_sysreg!("mdcr_el2", mdcr | MDCR_TPM | MDCR_TPMCR);
+    }
     isb();
 }
 

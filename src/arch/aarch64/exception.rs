@@ -6,8 +6,9 @@
 //! ([`super::nscopy`]): a synchronous data abort whose fault status is a granule protection fault
 //! or a synchronous external abort, at an instruction listed in the fixup table, resumes at that
 //! instruction's fixup label, which makes the copy return an error. Anything else — any other
-//! fault, an exception on the exception stack, IRQ/FIQ/SError (masked while Warden runs), or an
-//! exception from a lower EL (no Realm runs yet) — prints ESR/ELR/FAR and parks the CPU.
+//! fault, an exception on the exception stack, IRQ/FIQ/SError (masked while Warden runs) — prints
+//! ESR/ELR/FAR and parks the CPU. Exceptions from a lower EL are a Realm's traps: they go to the
+//! REC switch's exit path ([`super::rec_switch`]).
 
 use core::mem::{offset_of, size_of};
 
@@ -46,9 +47,9 @@ pub enum VectorKind {
     AsyncSp0 = 1,
     /// Any exception while on the exception stack (SPx).
     Nested = 2,
-    /// Synchronous from a lower EL (a Realm).
+    /// Synchronous from a lower EL (a Realm): not used by the vectors (the REC switch takes these).
     SyncLower = 3,
-    /// IRQ/FIQ/SError from a lower EL.
+    /// IRQ/FIQ/SError from a lower EL: not used by the vectors (the REC switch takes these).
     AsyncLower = 4,
 }
 
@@ -151,32 +152,41 @@ warden_vectors:
     b warden_exc_nested
     .balign 128
     b warden_exc_nested
-    // Lower EL, AArch64
+    // Lower EL, AArch64: a Realm trapped (the REC switch, rec_switch.rs). SP_EL2 holds the
+    // switch's two parked words; x0/x1 go below them, x1 = the exit kind.
     .balign 128
-    mov x17, #{sync_lower}
-    b warden_exc_save_stub
+    stp x0, x1, [sp, #-16]!
+    mov x1, #{k_sync}
+    b warden_rec_exit
     .balign 128
-    mov x17, #{async_lower}
-    b warden_exc_save_stub
+    stp x0, x1, [sp, #-16]!
+    mov x1, #{k_irq}
+    b warden_rec_exit
     .balign 128
-    mov x17, #{async_lower}
-    b warden_exc_save_stub
+    stp x0, x1, [sp, #-16]!
+    mov x1, #{k_fiq}
+    b warden_rec_exit
     .balign 128
-    mov x17, #{async_lower}
-    b warden_exc_save_stub
-    // Lower EL, AArch32 (never enabled)
+    stp x0, x1, [sp, #-16]!
+    mov x1, #{k_serror}
+    b warden_rec_exit
+    // Lower EL, AArch32 (a Realm's EL0 in AArch32, if the hardware has it): the same.
     .balign 128
-    mov x17, #{sync_lower}
-    b warden_exc_save_stub
+    stp x0, x1, [sp, #-16]!
+    mov x1, #{k_sync}
+    b warden_rec_exit
     .balign 128
-    mov x17, #{async_lower}
-    b warden_exc_save_stub
+    stp x0, x1, [sp, #-16]!
+    mov x1, #{k_irq}
+    b warden_rec_exit
     .balign 128
-    mov x17, #{async_lower}
-    b warden_exc_save_stub
+    stp x0, x1, [sp, #-16]!
+    mov x1, #{k_fiq}
+    b warden_rec_exit
     .balign 128
-    mov x17, #{async_lower}
-    b warden_exc_save_stub
+    stp x0, x1, [sp, #-16]!
+    mov x1, #{k_serror}
+    b warden_rec_exit
     .balign 128
 
 warden_exc_nested:
@@ -247,8 +257,10 @@ warden_exc_save_stub:
     sync_sp0 = const VectorKind::SyncSp0 as u64,
     async_sp0 = const VectorKind::AsyncSp0 as u64,
     nested = const VectorKind::Nested as u64,
-    sync_lower = const VectorKind::SyncLower as u64,
-    async_lower = const VectorKind::AsyncLower as u64,
+    k_sync = const super::rec_switch::kind::SYNC,
+    k_irq = const super::rec_switch::kind::IRQ,
+    k_fiq = const super::rec_switch::kind::FIQ,
+    k_serror = const super::rec_switch::kind::SERROR,
     max_cpus = const MAX_CPUS,
     stacks = sym STACKS,
     slot_size = const STACK_SLOT_SIZE,

@@ -4,7 +4,8 @@
 //! ([`entry`]), cold and warm boot through the RMM ↔ EL3 interface of TF-A v2.12 and the boot
 //! manifest v0.3 ([`boot`]), the R-EL2 stage-1 map with the Realm- and NS-PAS aliases of DRAM
 //! ([`mmu`]), the exception vectors and fixup table ([`exception`]), the fault-safe Host-memory
-//! copy ([`nscopy`]), calls to EL3 ([`smc`]), the PL011 console ([`console`]), and
+//! copy ([`nscopy`]), calls to EL3 ([`smc`]), the PL011 console ([`console`]), the REC switch
+//! (entering and leaving Realms, lazy FP, the GIC virtual interface and timers: [`rec_switch`]), and
 //! [`FirmwareMachine`], the implementation of [`Machine`] that Warden's logic runs on.
 //!
 //! Guarantees: the image runs wherever EL3 loads it (4 KiB aligned); a bad boot argument or
@@ -24,6 +25,7 @@ pub mod exception;
 pub mod layout;
 pub mod mmu;
 pub mod nscopy;
+pub mod rec_switch;
 pub mod smc;
 pub mod sysreg;
 
@@ -117,12 +119,18 @@ const MAX_TLBI_PAGES: u64 = 16;
 pub struct FirmwareMachine {
     features: MachineFeatures,
     dram: DramLayout,
+    switch: rec_switch::SwitchConfig,
 }
 
 impl FirmwareMachine {
     /// The machine with these features and DRAM banks (as the boot validated them).
     pub fn new(features: MachineFeatures, dram: DramLayout) -> Self {
-        Self { features, dram }
+        let switch = rec_switch::SwitchConfig::read(features.pa_bits, features.vmid_bits);
+        Self {
+            features,
+            dram,
+            switch,
+        }
     }
 
     /// The NS-alias VA of `[pa, pa + len)`, if it lies in one granule of DRAM.
@@ -184,8 +192,9 @@ impl Machine for FirmwareMachine {
         let saved = read_sysreg!("vttbr_el2");
         // Table updates must be visible to walkers before the invalidation.
         dsb_ishst();
-        // SAFETY: HCR_EL2.VM is 0 while Warden runs, so VTTBR_EL2 translates nothing here; it only
-        // names the VMID the TLBIs below apply to. Restored before returning.
+        // SAFETY: VTTBR_EL2 translates only the EL1&0 regime, never Warden's own EL2 accesses (and
+        // no Realm runs while Warden does); here it only names the VMID the TLBIs below apply to.
+        // Restored before returning, so a Realm live across a run loop keeps its stage 2.
         unsafe { write_sysreg!("vttbr_el2", u64::from(vmid) << 48) };
         isb();
         match what {
@@ -209,10 +218,13 @@ impl Machine for FirmwareMachine {
         isb();
     }
 
-    fn run_realm(&self, rec: Pa, _ctx: &mut RecContext, _run: &RunConfig) -> RealmTrap {
-        // The REC switch (entry/exit assembly, vectors from lower ELs) lands with the REC switch
-        // issue; until then no REC can be entered on the firmware build.
-        fatal(format_args!("REC entry ({rec:?}) is not available in this firmware build yet"))
+    #[inline]
+    fn run_realm(&self, rec: Pa, ctx: &mut RecContext, run: &RunConfig) -> RealmTrap {
+        rec_switch::run_realm(&self.switch, rec.raw(), ctx, run)
+    }
+
+    fn leave_realm(&self, rec: Pa, ctx: &mut RecContext) {
+        rec_switch::leave_realm(&self.switch, rec.raw(), ctx)
     }
 
     fn id_register(&self, reg: SysregId) -> u64 {
@@ -235,6 +247,17 @@ impl Machine for FirmwareMachine {
     #[inline]
     fn cpu_id(&self) -> usize {
         read_sysreg!("tpidr_el2") as usize
+    }
+
+    /// `CNTPCT_EL0`, after an ISB so that the read is not taken early (the trace's timestamps).
+    #[inline(always)]
+    fn counter(&self) -> u64 {
+        isb();
+        read_sysreg!("cntpct_el0")
+    }
+
+    fn counter_frequency(&self) -> u64 {
+        read_sysreg!("cntfrq_el0")
     }
 
     fn features(&self) -> MachineFeatures {

@@ -7,9 +7,10 @@
 //! there resumes at the routine's fixup label, which returns 1 instead of 0. Accesses to Warden's own
 //! buffer are not listed — a fault there is a Warden bug and stays fatal.
 //!
-//! Both routines copy 16 bytes at a time when source, destination and length are all 16-byte
-//! aligned (every RMI structure and granule), else 8 bytes at a time when 8-byte aligned, else byte
-//! by byte; they use only x0–x5 and never the stack.
+//! Both routines copy 16 bytes at a time (LDP/STP) when source and destination are 8-byte aligned
+//! and the length is a multiple of 16 (every RMI structure and granule, wherever the compiler put
+//! Warden's copy of it), else 8 bytes at a time when all three are 8-byte aligned, else byte by
+//! byte; they use only x0–x5 and never the stack.
 
 unsafe extern "C" {
     /// Copies `len` bytes from Host memory at `src` (an NS-alias VA) to `dst`; 0, or 1 on a fault.
@@ -59,10 +60,11 @@ core::arch::global_asm!(
 warden_ns_read:
     cbz x2, warden_ns_read_ok
     orr x3, x0, x1
-    orr x3, x3, x2
-    tst x3, #15
-    b.eq warden_ns_read_pairs
     tst x3, #7
+    b.ne warden_ns_read_bytes
+    tst x2, #15
+    b.eq warden_ns_read_pairs
+    tst x2, #7
     b.ne warden_ns_read_bytes
 warden_ns_read_words:
 warden_ns_read_ld8:
@@ -99,10 +101,11 @@ warden_ns_read_fault:
 warden_ns_write:
     cbz x2, warden_ns_write_ok
     orr x3, x0, x1
-    orr x3, x3, x2
-    tst x3, #15
-    b.eq warden_ns_write_pairs
     tst x3, #7
+    b.ne warden_ns_write_bytes
+    tst x2, #15
+    b.eq warden_ns_write_pairs
+    tst x2, #7
     b.ne warden_ns_write_bytes
 warden_ns_write_words:
     ldr x4, [x1], #8

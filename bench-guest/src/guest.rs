@@ -1,0 +1,365 @@
+//! The Realm side: entry, EL1 vectors, RSI/PSCI calls and the benchmarks (see the crate docs).
+
+use core::arch::asm;
+use core::cell::UnsafeCell;
+use core::ptr::{read_volatile, write_volatile};
+
+use warden_abi::fid::{psci, rsi};
+
+use crate::{
+    CONSOLE_OFFSET, EMPTY_IPA, IPA_BASE, MAGIC, MMIO_OFFSET, MMIO_READ_VALUE, SAMPLES,
+    SECONDARY_MAGIC,
+};
+
+/// Stack of REC 0 (REC 1 needs none).
+const STACK_SIZE: usize = 16 * 1024;
+
+/// A page-aligned, interior-mutable static the Realm shares with the RMM by IPA.
+#[repr(C, align(4096))]
+struct Page<T>(UnsafeCell<T>);
+// SAFETY: only REC 0 runs Rust code; REC 1 runs the assembly stub only.
+unsafe impl<T> Sync for Page<T> {}
+
+/// `RsiHostCall`: imm at 0, gprs[0..31] at 8 (256 bytes, 256-byte aligned).
+#[repr(C)]
+struct HostCallBuf {
+    imm: u64,
+    gprs: [u64; 31],
+}
+
+#[unsafe(link_section = ".bss.page")]
+static STACK: Page<[u8; STACK_SIZE]> = Page(UnsafeCell::new([0; STACK_SIZE]));
+#[unsafe(link_section = ".bss.page")]
+static CONFIG: Page<[u64; 512]> = Page(UnsafeCell::new([0; 512]));
+#[unsafe(link_section = ".bss.page")]
+static HOST_CALL: Page<HostCallBuf> = Page(UnsafeCell::new(HostCallBuf {
+    imm: 0,
+    gprs: [0; 31],
+}));
+
+core::arch::global_asm!(
+    r#"
+    .section .text.boot, "ax"
+    .global _start
+_start:
+    b 1f
+    .word 0
+    .quad {magic}
+    .quad __file_end
+    .quad __mem_end
+1:  mov x9, #(3 << 20)              // CPACR_EL1.FPEN: FP/SIMD for EL1 and EL0
+    msr cpacr_el1, x9
+    adrp x9, guest_vectors
+    add x9, x9, :lo12:guest_vectors
+    msr vbar_el1, x9
+    isb
+    ldr x9, ={secondary}
+    cmp x0, x9
+    b.eq 2f
+    adrp x9, {stack}
+    add x9, x9, :lo12:{stack}
+    add x9, x9, #{stack_size}
+    mov sp, x9
+    bl guest_main
+    b .
+2:  ldr x0, ={cpu_off}              // REC 1: off again at once
+    smc #0
+    b .
+
+    .section .text.vectors, "ax"
+    .balign 2048
+    .global guest_vectors
+guest_vectors:
+    .balign 128
+    b guest_unexpected_asm          // current EL, SP0
+    .balign 128
+    b guest_unexpected_asm
+    .balign 128
+    b guest_unexpected_asm
+    .balign 128
+    b guest_unexpected_asm
+    .balign 128                     // current EL, SPx, synchronous: an SEA is skipped
+    stp x0, x1, [sp, #-16]!
+    mrs x0, esr_el1
+    lsr x1, x0, #26
+    cmp x1, #0x25
+    b.ne 3f
+    mrs x0, elr_el1
+    add x0, x0, #4
+    msr elr_el1, x0
+    ldp x0, x1, [sp], #16
+    eret
+3:  ldp x0, x1, [sp], #16
+    b guest_unexpected_asm
+    .balign 128
+    b guest_unexpected_asm
+    .balign 128
+    b guest_unexpected_asm
+    .balign 128
+    b guest_unexpected_asm
+    .balign 128
+guest_unexpected_asm:
+    mrs x0, esr_el1
+    mrs x1, elr_el1
+    mrs x2, far_el1
+    bl {unexpected}
+    b .
+    "#,
+    magic = const MAGIC,
+    secondary = const SECONDARY_MAGIC,
+    cpu_off = const psci::CPU_OFF,
+    stack = sym STACK,
+    stack_size = const STACK_SIZE,
+    unexpected = sym guest_unexpected,
+);
+
+/// An SMC with up to six arguments; x0–x3 of the result.
+#[inline(always)]
+fn smc(fid: u64, a: [u64; 6]) -> [u64; 4] {
+    let (x0, x1, x2, x3);
+    // SAFETY: an RSI/PSCI call; the RMM may write x0–x17 (SMCCC), nothing else.
+    unsafe {
+        asm!(
+            "smc #0",
+            inout("x0") fid => x0, inout("x1") a[0] => x1, inout("x2") a[1] => x2,
+            inout("x3") a[2] => x3, inout("x4") a[3] => _, inout("x5") a[4] => _,
+            inout("x6") a[5] => _, out("x7") _, out("x8") _, out("x9") _, out("x10") _,
+            out("x11") _, out("x12") _, out("x13") _, out("x14") _, out("x15") _, out("x16") _,
+            out("x17") _, options(nostack),
+        )
+    };
+    [x0, x1, x2, x3]
+}
+
+/// The virtual counter, after every earlier instruction.
+#[inline(always)]
+fn now() -> u64 {
+    let t: u64;
+    // SAFETY: reads the counter; no memory access.
+    unsafe { asm!("isb", "mrs {}, cntvct_el0", out(reg) t, options(nomem, nostack)) };
+    t
+}
+
+/// RSI_HOST_CALL with `imm` and `gprs`; returns the Host's gprs[0..4].
+fn host_call(imm: u16, gprs: &[u64]) -> [u64; 4] {
+    let hc = HOST_CALL.0.get();
+    // SAFETY: the buffer is REC 0's own; the RMM reads/writes it only during the call.
+    unsafe {
+        write_volatile(&raw mut (*hc).imm, u64::from(imm));
+        for i in 0..31 {
+            write_volatile(&raw mut (*hc).gprs[i], gprs.get(i).copied().unwrap_or(0));
+        }
+    }
+    let r = smc(rsi::HOST_CALL, [hc as u64, 0, 0, 0, 0, 0]);
+    if r[0] != 0 {
+        fail_stop(0xDEAD);
+    }
+    // SAFETY: as above.
+    unsafe { core::array::from_fn(|i| read_volatile(&raw const (*hc).gprs[i])) }
+}
+
+/// Reports `code` (and 0xDEAD details if any) and powers off.
+pub fn fail_stop(code: u16) -> ! {
+    let hc = HOST_CALL.0.get();
+    // SAFETY: as in `host_call`.
+    unsafe { write_volatile(&raw mut (*hc).imm, u64::from(code)) };
+    let _ = smc(rsi::HOST_CALL, [hc as u64, 0, 0, 0, 0, 0]);
+    let _ = smc(psci::SYSTEM_OFF, [0; 6]);
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+extern "C" fn guest_unexpected(esr: u64, elr: u64, far: u64) -> ! {
+    let _ = host_call(0xDEAD, &[esr, elr, far]);
+    let _ = smc(psci::SYSTEM_OFF, [0; 6]);
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+/// Emulated console output (one MMIO write, so one REC exit, per byte).
+struct Console(u64);
+
+impl core::fmt::Write for Console {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for b in s.bytes() {
+            // SAFETY: an unprotected IPA the Host emulates; the access exits to the Host.
+            unsafe { write_volatile(self.0 as *mut u32, u32::from(b)) };
+        }
+        Ok(())
+    }
+}
+
+/// Up to 24 ASCII bytes of `name` as three little-endian words.
+fn name_words(name: &str) -> [u64; 3] {
+    let mut w = [0u64; 3];
+    for (i, b) in name.bytes().take(24).enumerate() {
+        w[i / 8] |= u64::from(b) << (8 * (i % 8));
+    }
+    w
+}
+
+/// Runs `op` [`SAMPLES`] times, timing each, and reports min/median/p99/max as benchmark `id`.
+fn bench(id: u16, name: &str, mut op: impl FnMut() -> bool) -> bool {
+    let mut s = [0u64; SAMPLES];
+    let mut ok = true;
+    for slot in s.iter_mut() {
+        let t0 = now();
+        ok &= op();
+        let t1 = now();
+        *slot = t1 - t0;
+    }
+    report_samples(id, name, &mut s);
+    ok
+}
+
+/// Reports a check.
+fn check(id: u64, ok: bool, d0: u64, d1: u64) -> u64 {
+    let _ = host_call(0x200, &[id, u64::from(ok), d0, d1]);
+    u64::from(!ok)
+}
+
+/// Reads D8 (FP register).
+fn read_d8() -> u64 {
+    let v: u64;
+    // SAFETY: reads an FP register into a GPR.
+    unsafe { asm!("fmov {}, d8", out(reg) v, options(nomem, nostack)) };
+    v
+}
+
+/// Writes D8.
+fn write_d8(v: u64) {
+    // SAFETY: D8 is callee-saved and this crate's code never keeps a value in it across here.
+    unsafe { asm!("fmov d8, {}", in(reg) v, options(nomem, nostack)) };
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn guest_main() -> ! {
+    use core::fmt::Write;
+    let mut failed = 0;
+    // RSI_VERSION and RSI_REALM_CONFIG first: they need no exit.
+    let v = smc(rsi::VERSION, [0x1_0000, 0, 0, 0, 0, 0]);
+    let cfg = CONFIG.0.get();
+    let r = smc(rsi::REALM_CONFIG, [cfg as u64, 0, 0, 0, 0, 0]);
+    // SAFETY: the RMM wrote the config page.
+    let (ipa_width, hash) = unsafe {
+        (
+            read_volatile(&raw const (*cfg)[0]),
+            read_volatile(&raw const (*cfg)[1]),
+        )
+    };
+    let unprotected = 1u64 << (ipa_width.clamp(32, 52) - 1);
+    let mut con = Console(unprotected + CONSOLE_OFFSET);
+    let _ = writeln!(
+        con,
+        "bench-guest: RSI_VERSION x0={:#x} x1={:#x} x2={:#x}; REALM_CONFIG x0={:#x}: ipa_width {ipa_width}, hash_algo {hash}",
+        v[0], v[1], v[2], r[0]
+    );
+    let cntfrq: u64;
+    // SAFETY: reads a register.
+    unsafe { asm!("mrs {}, cntfrq_el0", out(reg) cntfrq, options(nomem, nostack)) };
+    let _ = host_call(1, &[ipa_width, hash, cntfrq, SAMPLES as u64]);
+    failed += check(1, r[0] == 0 && v[0] == 0, r[0], v[0]);
+
+    // Lazy FP: the first FP instruction traps to Warden, which loads this REC's (zeroed) state; the
+    // value must survive exits that Warden handles and exits to the Host.
+    write_d8(0x4009_21FB_5444_2D18);
+    let _ = smc(rsi::VERSION, [0x1_0000, 0, 0, 0, 0, 0]);
+    let _ = host_call(0, &[]);
+    let d8 = read_d8();
+    failed += check(2, d8 == 0x4009_21FB_5444_2D18, d8, 0);
+
+    let mmio = unprotected + MMIO_OFFSET;
+    let rsi_ok = bench(0, "rsi_version", || {
+        smc(rsi::VERSION, [0x1_0000, 0, 0, 0, 0, 0])[0] == 0
+    });
+    let hc_ok = bench(1, "rsi_host_call", || {
+        let _ = host_call(0, &[]);
+        true
+    });
+    let rd_ok = bench(2, "mmio_read", || {
+        // SAFETY: an unprotected IPA the Host emulates.
+        let v = unsafe { read_volatile(mmio as *const u32) };
+        v == MMIO_READ_VALUE
+    });
+    let wr_ok = bench(3, "mmio_write", || {
+        // SAFETY: as above.
+        unsafe { write_volatile(mmio as *mut u32, 0x1234_5678) };
+        true
+    });
+    let sea_ok = bench(4, "sea_empty", || {
+        let v: u64;
+        // SAFETY: a protected IPA with RIPAS EMPTY: Warden injects an SEA, whose handler skips the
+        // single load; x9 keeps its marker.
+        unsafe {
+            asm!("mov x9, #7", "ldr x9, [{a}]", a = in(reg) EMPTY_IPA, out("x9") v, options(nostack))
+        };
+        v == 7
+    });
+    let page = IPA_BASE;
+    let get_ok = bench(5, "ipa_state_get", || {
+        let r = smc(rsi::IPA_STATE_GET, [page, page + 0x1000, 0, 0, 0, 0]);
+        r[0] == 0 && r[2] == 1
+    });
+    // RAM -> RAM on the config page: a RIPAS_CHANGE exit the Host accepts (RTT_SET_RIPAS).
+    let set_ok = bench(6, "ipa_state_set", || {
+        let r = smc(
+            rsi::IPA_STATE_SET,
+            [cfg as u64, cfg as u64 + 0x1000, 1, 0, 0, 0],
+        );
+        r[0] == 0 && r[1] == cfg as u64 + 0x1000 && r[2] == 0
+    });
+    let mut on_ok = true;
+    let mut s = [0u64; SAMPLES];
+    for slot in s.iter_mut() {
+        let t0 = now();
+        let r = smc(psci::CPU_ON_64, [1, IPA_BASE, SECONDARY_MAGIC, 0, 0, 0]);
+        let t1 = now();
+        *slot = t1 - t0;
+        on_ok &= r[0] == 0;
+        let _ = host_call(0x300, &[]); // the Host runs REC 1 to its CPU_OFF
+    }
+    report_samples(7, "psci_cpu_on", &mut s);
+    for (id, (name, ok)) in [
+        ("rsi_version", rsi_ok),
+        ("host_call", hc_ok),
+        ("mmio_read", rd_ok),
+        ("mmio_write", wr_ok),
+        ("sea_empty", sea_ok),
+        ("ipa_state_get", get_ok),
+        ("ipa_state_set", set_ok),
+        ("psci_cpu_on", on_ok),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        failed += check(10 + id as u64, ok, name_words(name)[0], name_words(name)[1]);
+    }
+    let d8 = read_d8();
+    failed += check(3, d8 == 0x4009_21FB_5444_2D18, d8, 0);
+    let _ = writeln!(con, "bench-guest: done, {failed} failed checks; SYSTEM_OFF");
+    let _ = host_call(0x400, &[failed]);
+    let _ = smc(psci::SYSTEM_OFF, [0; 6]);
+    fail_stop(0xDEAD)
+}
+
+/// Sorts `s` and reports it as benchmark `id` (the same record as [`bench`]).
+fn report_samples(id: u16, name: &str, s: &mut [u64; SAMPLES]) {
+    s.sort_unstable();
+    let p99 = s[(SAMPLES * 99).div_ceil(100) - 1];
+    let n = name_words(name);
+    let _ = host_call(
+        0x100 + id,
+        &[
+            SAMPLES as u64,
+            s[0],
+            s[SAMPLES / 2],
+            p99,
+            s[SAMPLES - 1],
+            n[0],
+            n[1],
+            n[2],
+        ],
+    );
+}
