@@ -69,6 +69,17 @@ pub fn with_machine<R>(m: HostMachine, f: impl FnOnce(&Host<'_>) -> R) -> R {
     f(&Host { m: &m, rmm: &rmm, next_free: std::sync::atomic::AtomicU64::new(POOL_BASE) })
 }
 
+/// Runs `f` with a fresh small machine and a Warden that records its trace into `rings`.
+#[cfg(feature = "trace")]
+pub fn with_traced_host<R>(rings: &warden::trace::TraceRings, f: impl FnOnce(&Host<'_>) -> R) -> R {
+    let m = HostMachine::small();
+    let layout = DramLayout::new(&m.dram_banks(), 48).expect("layout");
+    let words: Vec<AtomicU32> = (0..layout.granules()).map(|_| AtomicU32::new(0)).collect();
+    let mut rmm = Rmm::new(&m, layout, &words);
+    rmm.attach_trace(rings);
+    f(&Host { m: &m, rmm: &rmm, next_free: std::sync::atomic::AtomicU64::new(POOL_BASE) })
+}
+
 impl Host<'_> {
     /// Issues an RMI call with FID `fid` and arguments X1….
     pub fn call(&self, fid: u64, args: &[u64]) -> RmiReturn {
@@ -237,6 +248,31 @@ impl Host<'_> {
         self.write_params(PARAMS, &params(rtt, vmid));
         self.status(rmi::REALM_CREATE, &[rd, PARAMS])
     }
+}
+
+/// The fields of an `RmiRecExit` (reserved space zeroed): what the spec defines and a Host reads.
+pub fn exit_fields(e: &warden_abi::rec_run::RmiRecExit) -> warden_abi::rec_run::RmiRecExit {
+    use zerocopy::FromZeros;
+    let mut f = warden_abi::rec_run::RmiRecExit::new_zeroed();
+    f.exit_reason = e.exit_reason;
+    f.esr = e.esr;
+    f.far = e.far;
+    f.hpfar = e.hpfar;
+    f.gprs = e.gprs;
+    f.gicv3_hcr = e.gicv3_hcr;
+    f.gicv3_lrs = e.gicv3_lrs;
+    f.gicv3_misr = e.gicv3_misr;
+    f.gicv3_vmcr = e.gicv3_vmcr;
+    f.cntp_ctl = e.cntp_ctl;
+    f.cntp_cval = e.cntp_cval;
+    f.cntv_ctl = e.cntv_ctl;
+    f.cntv_cval = e.cntv_cval;
+    f.ripas_base = e.ripas_base;
+    f.ripas_top = e.ripas_top;
+    f.ripas_value = e.ripas_value;
+    f.imm = e.imm;
+    f.pmu_ovf_status = e.pmu_ovf_status;
+    f
 }
 
 /// A tiny deterministic random number generator for the stress tests.
