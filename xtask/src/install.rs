@@ -1,4 +1,8 @@
-//! `cargo xtask install`: Rust targets, llvm-tools and a QEMU with FEAT_RME (>= 8.1).
+//! `cargo xtask install`: Rust targets, llvm-tools, clippy and a QEMU with FEAT_RME (>= 8.1).
+//!
+//! The same idempotent steps run at the start of `build`, `run`, `qemu-e2e` and `test` ([`ensure`]):
+//! each part is checked first (the target's standard library and the components' binaries in the
+//! toolchain's sysroot, `qemu-system-aarch64 --version`) and only what is missing is installed.
 //!
 //! QEMU comes from Debian's `<codename>-backports` suite when the distribution's own QEMU is too
 //! old (bookworm ships 7.2). The mirror is not hard-coded: it is the one the machine's existing
@@ -21,46 +25,212 @@ const OS_RELEASE: &str = "/etc/os-release";
 /// The command a user runs to fix a missing/old QEMU.
 pub const INSTALL_HINT: &str = "cargo xtask install";
 
-/// Runs the whole install.
-pub fn install() -> Result<()> {
-    step("adding Rust targets aarch64-unknown-none-softfloat and aarch64-unknown-none");
-    util::run(
-        Command::new("rustup")
-            .current_dir(util::workspace_root())
-            .args([
-                "target",
-                "add",
-                "aarch64-unknown-none-softfloat",
-                "aarch64-unknown-none",
-            ]),
-    )?;
-    step("adding rustup component llvm-tools (llvm-objcopy for flat firmware images)");
-    util::run(
-        Command::new("rustup")
-            .current_dir(util::workspace_root())
-            .args(["component", "add", "llvm-tools"]),
-    )?;
+/// The bare-metal targets of the firmware images (also pinned in rust-toolchain.toml).
+pub const TARGETS: [&str; 2] = ["aarch64-unknown-none-softfloat", "aarch64-unknown-none"];
 
-    step("checking qemu-system-aarch64");
+/// What a subcommand needs installed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Needs {
+    /// The bare-metal targets and llvm-tools (firmware images).
+    pub firmware: bool,
+    /// clippy (the lint tiers).
+    pub clippy: bool,
+    /// QEMU >= 8.1 (runs).
+    pub qemu: bool,
+}
+
+impl Needs {
+    /// `build`.
+    pub const BUILD: Needs = Needs {
+        firmware: true,
+        clippy: false,
+        qemu: false,
+    };
+    /// `run` and `qemu-e2e`.
+    pub const RUN: Needs = Needs {
+        firmware: true,
+        clippy: false,
+        qemu: true,
+    };
+    /// `test` and `install`.
+    pub const ALL: Needs = Needs {
+        firmware: true,
+        clippy: true,
+        qemu: true,
+    };
+}
+
+/// The active Rust toolchain (the one rust-toolchain.toml selects in the workspace).
+pub struct Toolchain {
+    /// `rustc --print sysroot`.
+    pub sysroot: PathBuf,
+    /// The host triple.
+    pub host: String,
+    /// `rustc --version`.
+    pub version: String,
+}
+
+impl Toolchain {
+    /// Asks `rustc` (run in the workspace, so rust-toolchain.toml applies).
+    pub fn detect() -> Result<Self> {
+        let rustc = || {
+            let mut cmd = Command::new("rustc");
+            cmd.current_dir(util::workspace_root());
+            cmd
+        };
+        let sysroot = util::output(rustc().args(["--print", "sysroot"]))?;
+        let verbose = util::output(rustc().arg("-vV"))?;
+        let host = verbose
+            .lines()
+            .find_map(|l| l.strip_prefix("host: "))
+            .ok_or_else(|| Error::new("cannot find the host triple in `rustc -vV`"))?;
+        Ok(Toolchain {
+            sysroot: PathBuf::from(sysroot.trim()),
+            host: host.trim().to_string(),
+            version: verbose.lines().next().unwrap_or("rustc").trim().to_string(),
+        })
+    }
+
+    /// `llvm-objcopy` of the llvm-tools component.
+    pub fn llvm_objcopy(&self) -> PathBuf {
+        self.sysroot
+            .join("lib/rustlib")
+            .join(&self.host)
+            .join("bin/llvm-objcopy")
+    }
+
+    /// Whether the standard library for `target` is installed.
+    pub fn has_target(&self, target: &str) -> bool {
+        self.sysroot
+            .join("lib/rustlib")
+            .join(target)
+            .join("lib")
+            .is_dir()
+    }
+
+    /// Whether clippy is installed in this toolchain (not just the rustup proxy).
+    pub fn has_clippy(&self) -> bool {
+        self.sysroot.join("bin/cargo-clippy").exists()
+    }
+}
+
+/// `cargo xtask install`: everything, with a line per item.
+pub fn install() -> Result<()> {
+    ensure(Needs::ALL)
+}
+
+/// Installs whatever `needs` lists and is missing: the idempotent steps of `cargo xtask install`.
+/// When everything is present this takes two `rustc` calls and one `qemu-system-aarch64
+/// --version`, and prints one line per part.
+pub fn ensure(needs: Needs) -> Result<()> {
+    let start = std::time::Instant::now();
+    if needs.firmware || needs.clippy {
+        ensure_rust(needs)?;
+    }
+    if needs.qemu {
+        ensure_qemu()?;
+    }
+    step(&format!(
+        "prerequisites ready ({:.1} s)",
+        start.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}
+
+fn rustup() -> Command {
+    let mut cmd = Command::new("rustup");
+    cmd.current_dir(util::workspace_root());
+    cmd
+}
+
+fn ensure_rust(needs: Needs) -> Result<()> {
+    let tc = Toolchain::detect()?;
+    let mut targets: Vec<&str> = Vec::new();
+    let mut components: Vec<&str> = Vec::new();
+    if needs.firmware {
+        targets.extend(TARGETS.iter().filter(|t| !tc.has_target(t)));
+        if !tc.llvm_objcopy().exists() {
+            components.push("llvm-tools");
+        }
+    }
+    if needs.clippy && !tc.has_clippy() {
+        components.push("clippy");
+    }
+    let wanted = [
+        needs
+            .firmware
+            .then(|| format!("targets {}", TARGETS.join(" + "))),
+        needs.firmware.then(|| "llvm-tools".to_string()),
+        needs.clippy.then(|| "clippy".to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ");
+    if targets.is_empty() && components.is_empty() {
+        step(&format!("Rust: {} with {wanted}: present", tc.version));
+        return Ok(());
+    }
+    if !targets.is_empty() {
+        step(&format!(
+            "Rust: adding target(s) {} to {}",
+            targets.join(" "),
+            tc.version
+        ));
+        util::run(rustup().args(["target", "add"]).args(&targets))
+            .map_err(|e| Error::new(format!("{e}; is Rust installed through rustup?")))?;
+    }
+    if !components.is_empty() {
+        step(&format!(
+            "Rust: adding component(s) {} (llvm-objcopy for flat images, clippy for the lint tiers)",
+            components.join(" ")
+        ));
+        util::run(rustup().args(["component", "add"]).args(&components))
+            .map_err(|e| Error::new(format!("{e}; is Rust installed through rustup?")))?;
+    }
+    let tc = Toolchain::detect()?;
+    let still: Vec<&str> = TARGETS
+        .iter()
+        .copied()
+        .filter(|t| needs.firmware && !tc.has_target(t))
+        .chain((needs.firmware && !tc.llvm_objcopy().exists()).then_some("llvm-tools"))
+        .chain((needs.clippy && !tc.has_clippy()).then_some("clippy"))
+        .collect();
+    if still.is_empty() {
+        step(&format!("Rust: {} with {wanted}: installed", tc.version));
+        Ok(())
+    } else {
+        Err(Error::new(format!(
+            "still missing after rustup: {}",
+            still.join(", ")
+        )))
+    }
+}
+
+fn ensure_qemu() -> Result<()> {
     match qemu::installed_version() {
         Some(v) if v >= MIN_QEMU => {
             step(&format!(
-                "QEMU {}.{} is new enough (FEAT_RME needs >= 8.1); nothing to do",
-                v.0, v.1
+                "QEMU {}.{} (FEAT_RME needs >= {}.{}): present",
+                v.0, v.1, MIN_QEMU.0, MIN_QEMU.1
             ));
             return Ok(());
         }
         Some(v) => step(&format!(
-            "QEMU {}.{} is too old (FEAT_RME needs >= 8.1)",
-            v.0, v.1
+            "QEMU {}.{} is too old (FEAT_RME needs >= {}.{}): installing from backports",
+            v.0, v.1, MIN_QEMU.0, MIN_QEMU.1
         )),
-        None => step("qemu-system-aarch64 is not installed"),
+        None => step(&format!(
+            "{} is not installed: installing QEMU >= {}.{} from backports",
+            qemu::QEMU,
+            MIN_QEMU.0,
+            MIN_QEMU.1
+        )),
     }
     install_qemu_from_backports()?;
-
     match qemu::installed_version() {
         Some(v) if v >= MIN_QEMU => {
-            step(&format!("installed QEMU {}.{}", v.0, v.1));
+            step(&format!("QEMU {}.{}: installed", v.0, v.1));
             Ok(())
         }
         Some(v) => Err(Error::new(format!(

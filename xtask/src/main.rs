@@ -23,20 +23,22 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Install the Rust targets, llvm-tools and QEMU >= 8.1 (FEAT_RME)
+    /// Install the Rust targets, llvm-tools, clippy and QEMU >= 8.1 (FEAT_RME)
     ///
-    /// Runs `rustup target add aarch64-unknown-none-softfloat aarch64-unknown-none` and
-    /// `rustup component add llvm-tools`. If `qemu-system-aarch64` is missing or older than 8.1, it
-    /// adds a `<codename>-backports` apt source using the Debian mirror of the machine's existing apt
-    /// sources, runs `apt-get update` and `apt-get install -t <codename>-backports qemu-system-arm`.
-    /// The apt step needs root (or sudo).
+    /// Idempotent; `build`, `run`, `qemu-e2e` and `test` run the same steps first (only the parts
+    /// they need) and skip whatever is present. Adds the `aarch64-unknown-none-softfloat` and
+    /// `aarch64-unknown-none` targets and the `llvm-tools` and `clippy` components with rustup when
+    /// they are missing from the toolchain rust-toolchain.toml selects. If `qemu-system-aarch64` is
+    /// missing or older than 8.1, it adds a `<codename>-backports` apt source using the Debian mirror
+    /// of the machine's existing apt sources, runs `apt-get update` and `apt-get install -t
+    /// <codename>-backports qemu-system-arm`. The apt step needs root (or sudo).
     Install,
     /// Build the firmware images into target/images/
     ///
-    /// Builds testbed-el3 and testbed-host (and Warden's `warden` binary once the package has one)
-    /// with `--profile firmware --target aarch64-unknown-none-softfloat`, checks each ELF is linked
-    /// at its QEMU address (monitor 0x0, host driver 0x6000_0000, Warden 0x4010_0000) and turns it
-    /// into a flat binary with llvm-objcopy from the `llvm-tools` rustup component.
+    /// Builds testbed-el3, testbed-host and Warden's `warden` binary with `--profile firmware
+    /// --target aarch64-unknown-none-softfloat`, checks each ELF is linked at its QEMU address
+    /// (monitor 0x0, host driver 0x6000_0000, Warden 0x4010_0000) and turns it into a flat binary
+    /// with llvm-objcopy from the `llvm-tools` rustup component.
     Build,
     /// Build everything and boot QEMU with the console on this terminal
     ///
@@ -44,19 +46,24 @@ enum Command {
     /// and semihosting), or a monitor status >= 100 (see testbed/el3/README.md); 124 on timeout.
     /// Leave QEMU early with Ctrl-A X.
     Run(RunArgs),
-    /// Run the test tiers: unit tests, host clippy, firmware clippy
+    /// Run every test tier: unit/integration tests, clippy, loom, QEMU end to end
     ///
-    /// In order: `cargo test` (default workspace members), `cargo test -p testbed-el3 -p
-    /// testbed-host` (their host unit tests), `cargo clippy --workspace --all-targets -- -D warnings`
-    /// and `cargo clippy --target aarch64-unknown-none-softfloat -p warden -p testbed-el3 -p
-    /// testbed-host -- -D warnings`. The QEMU end-to-end tier joins this list once Warden's firmware
-    /// boots; until then run it with `cargo xtask qemu-e2e`.
+    /// First installs what is missing (see `install`). Then, in order: `cargo test` (default
+    /// workspace members: warden's unit, integration and proptest model tests, warden-abi,
+    /// loom-tests as a smoke run, trace-tool, perf, xtask), `cargo test -p testbed-el3 -p
+    /// testbed-host` (their host unit tests), `cargo clippy --workspace --all-targets -- -D
+    /// warnings`, `cargo clippy --target aarch64-unknown-none-softfloat -p warden -p testbed-el3 -p
+    /// testbed-host -- -D warnings`, the loom models (`RUSTFLAGS="--cfg loom" cargo test -p
+    /// loom-tests --release --target-dir target/loom`), and the QEMU end-to-end tier (as
+    /// `qemu-e2e`, 120 s timeout). Stops at the first failing tier and prints the time of each.
     Test,
     /// Run the QEMU end-to-end tier on its own
     ///
     /// Builds all images, boots QEMU with the console captured (target/qemu-run/console.log) and a
     /// timeout, prints the host driver's PASS/FAIL lines, and fails unless QEMU exits with 0 and the
-    /// driver printed `N passed, 0 failed` with N > 0. Prints the console tail on failure.
+    /// driver printed `N passed, 0 failed` with N > 0. Prints the console tail on failure. A
+    /// `FATAL` console line (e.g. a Warden panic, which parks that CPU) stops QEMU a few seconds
+    /// later instead of waiting for the timeout.
     QemuE2e(RunArgs),
 }
 
@@ -73,13 +80,17 @@ struct RunArgs {
     /// Extra arguments appended to the QEMU command line (repeat for several).
     #[arg(long = "qemu-arg", value_name = "ARG", allow_hyphen_values = true)]
     qemu_args: Vec<String>,
+    /// Operations per CPU of the host driver's `storm` scenario (default 2000); larger values
+    /// hunt rarer races (rebuilds the host driver).
+    #[arg(long, value_name = "N")]
+    storm_ops: Option<u32>,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Install => install::install(),
-        Command::Build => tasks::build_images(None).map(|_| ()),
+        Command::Build => tasks::build(),
         Command::Run(args) => tasks::run(&args),
         Command::Test => tasks::test(),
         Command::QemuE2e(args) => tasks::qemu_e2e(&args),

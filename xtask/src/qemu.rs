@@ -107,15 +107,22 @@ pub fn command(images: &Images, opts: &Options, workdir: &Path) -> Command {
     cmd
 }
 
+/// How long a captured run goes on after a `FATAL` console line before QEMU is stopped. A fatal
+/// error in the monitor or the host driver ends QEMU by itself; one in Warden parks that CPU, and
+/// the others soon wait for it forever.
+pub const FATAL_GRACE: Duration = Duration::from_secs(3);
+
 /// How a QEMU run ended.
 #[derive(Debug)]
 pub struct Outcome {
-    /// QEMU's exit status, or `None` when it was killed after the timeout.
+    /// QEMU's exit status, or `None` when it was stopped (timeout, or a fatal console line).
     pub status: Option<ExitStatus>,
     /// How long it ran.
     pub elapsed: Duration,
     /// Console lines (all of them when captured; empty for an interactive run).
     pub console: Vec<String>,
+    /// The first console line that reported a fatal error, if QEMU was stopped because of it.
+    pub fatal: Option<String>,
 }
 
 impl Outcome {
@@ -142,7 +149,14 @@ pub fn run_interactive(images: &Images, opts: &Options, workdir: &Path) -> Resul
         status,
         elapsed: start.elapsed(),
         console: Vec::new(),
+        fatal: None,
     })
+}
+
+/// Whether a console line reports a fatal error (`warden: FATAL …`, `host: FATAL …`, …).
+pub fn is_fatal(line: &str) -> bool {
+    line.split_once(": ")
+        .is_some_and(|(_, rest)| rest.starts_with("FATAL"))
 }
 
 /// Boots QEMU with the console captured into `workdir/console.log` (not shown live).
@@ -190,13 +204,38 @@ pub fn run_captured(images: &Images, opts: &Options, workdir: &Path) -> Result<O
     .collect();
     drop(tx);
 
-    let status = wait_with_timeout(&mut child, Duration::from_secs(opts.timeout_secs))?;
+    // Collect lines while waiting, so that a fatal line can stop the run early.
+    let deadline = start + Duration::from_secs(opts.timeout_secs);
+    let mut console: Vec<String> = Vec::new();
+    let mut fatal: Option<(String, Instant)> = None;
+    let status = loop {
+        for line in rx.try_iter() {
+            if fatal.is_none() && is_fatal(&line) {
+                fatal = Some((line.clone(), Instant::now()));
+            }
+            console.push(line);
+        }
+        if let Some(status) = child.try_wait()? {
+            break Some(status);
+        }
+        let now = Instant::now();
+        let fatal_expired = fatal
+            .as_ref()
+            .is_some_and(|(_, at)| now >= *at + FATAL_GRACE);
+        if now >= deadline || fatal_expired {
+            stop(&mut child)?;
+            break None;
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
     for reader in readers {
         let _ = reader.join();
     }
-    let console: Vec<String> = rx.try_iter().collect();
+    console.extend(rx.try_iter());
     fs::write(workdir.join("console.log"), console.join("\n") + "\n")?;
     Ok(Outcome {
+        // A fatal line only explains the stop if QEMU did not exit by itself.
+        fatal: fatal.filter(|_| status.is_none()).map(|(line, _)| line),
         status,
         elapsed: start.elapsed(),
         console,
@@ -211,23 +250,29 @@ fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Result<Option<Exit
             return Ok(Some(status));
         }
         if Instant::now() >= deadline {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .status();
-            let grace = Instant::now() + Duration::from_secs(3);
-            while Instant::now() < grace {
-                if child.try_wait()?.is_some() {
-                    return Ok(None);
-                }
-                thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+            stop(child)?;
             return Ok(None);
         }
         thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Asks QEMU to quit (SIGTERM restores the terminal), then kills it after 3 s.
+fn stop(child: &mut Child) -> Result<()> {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let grace = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < grace {
+        if child.try_wait()?.is_some() {
+            return Ok(());
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(())
 }
 
 /// The last `n` lines of a console log.
@@ -258,6 +303,20 @@ mod tests {
         );
         assert_eq!(parse_version("garbage"), None);
         assert!((8, 1) >= MIN_QEMU && (7, 2) < MIN_QEMU && (10, 0) >= MIN_QEMU);
+    }
+
+    #[test]
+    fn fatal_lines() {
+        assert!(is_fatal(
+            "warden: FATAL on CPU 1: panic: panicked at src/rmi/rtt.rs:128:60:"
+        ));
+        assert!(is_fatal(
+            "host: FATAL unexpected synchronous exception: ESR_EL2 0x96000010"
+        ));
+        assert!(!is_fatal(
+            "FAIL bad-input: REALM_CREATE = Ok(()), want Err(FATAL)"
+        ));
+        assert!(!is_fatal("el3: PSCI SYSTEM_OFF from cpu 0: exit status 0"));
     }
 
     #[test]

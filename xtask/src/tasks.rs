@@ -6,6 +6,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::RunArgs;
+use crate::install::{self, Needs, Toolchain};
 use crate::qemu::{self, Images};
 use crate::util::{self, Error, Result, step};
 
@@ -14,12 +15,16 @@ pub const FIRMWARE_TARGET: &str = "aarch64-unknown-none-softfloat";
 /// The cargo profile for firmware images (root Cargo.toml).
 pub const FIRMWARE_PROFILE: &str = "firmware";
 
-/// Whether `cargo xtask test` runs the QEMU end-to-end tier. It stays `false` until the whole
-/// chain (monitor + Warden firmware + host driver) boots; `cargo xtask qemu-e2e` runs it meanwhile.
-const QEMU_TIER_IN_TEST: bool = false;
+/// Whether `cargo xtask test` runs the QEMU end-to-end tier (the whole chain boots: monitor, Warden
+/// firmware, host driver).
+const QEMU_TIER_IN_TEST: bool = true;
 
 /// Seconds the QEMU tier may take inside `cargo xtask test`.
 const TEST_QEMU_TIMEOUT_SECS: u64 = 120;
+
+/// The environment variable that sets the `storm` scenario's operations per CPU at build time
+/// (read by testbed-host with `option_env!`; unset means its default).
+pub const STORM_OPS_ENV: &str = "WARDEN_STORM_OPS";
 
 /// The testbed firmware packages and the image names they produce.
 const TESTBED_PACKAGES: [(&str, &str); 2] = [
@@ -67,24 +72,7 @@ fn warden_firmware_bin() -> Result<Option<String>> {
 
 /// `llvm-objcopy` from the `llvm-tools` rustup component of the pinned toolchain.
 fn llvm_objcopy() -> Result<PathBuf> {
-    let sysroot = util::output(
-        Command::new("rustc")
-            .current_dir(util::workspace_root())
-            .args(["--print", "sysroot"]),
-    )?;
-    let version = util::output(
-        Command::new("rustc")
-            .current_dir(util::workspace_root())
-            .arg("-vV"),
-    )?;
-    let host = version
-        .lines()
-        .find_map(|l| l.strip_prefix("host: "))
-        .ok_or_else(|| Error::new("cannot find the host triple in `rustc -vV`"))?;
-    let path = Path::new(sysroot.trim())
-        .join("lib/rustlib")
-        .join(host.trim())
-        .join("bin/llvm-objcopy");
+    let path = Toolchain::detect()?.llvm_objcopy();
     if path.exists() {
         Ok(path)
     } else {
@@ -166,8 +154,8 @@ pub struct Built {
 }
 
 /// Builds the firmware images. `rmm` overrides the Warden image (ELF or flat binary); when it is
-/// given, the `warden` package is not built.
-pub fn build_images(rmm: Option<&Path>) -> Result<Built> {
+/// given, the `warden` package is not built. `storm_ops` sets the host driver's storm size.
+pub fn build_images(rmm: Option<&Path>, storm_ops: Option<u32>) -> Result<Built> {
     let warden_bin = if rmm.is_some() {
         None
     } else {
@@ -192,11 +180,24 @@ pub fn build_images(rmm: Option<&Path>) -> Result<Built> {
         "--target",
         FIRMWARE_TARGET,
     ]);
-    for (package, _) in TESTBED_PACKAGES {
-        cmd.args(["-p", package]);
+    // Every binary is named: a `--bin` filter applies to all selected packages, so naming only
+    // Warden's would silently skip (and leave stale) the testbed images.
+    for (package, bin) in TESTBED_PACKAGES {
+        cmd.args(["-p", package, "--bin", bin]);
     }
     if let Some(bin) = &warden_bin {
         cmd.args(["-p", "warden", "--bin", bin]);
+    }
+    match storm_ops {
+        Some(n) => {
+            step(&format!(
+                "storm scenario: {n} operations per CPU ({STORM_OPS_ENV})"
+            ));
+            cmd.env(STORM_OPS_ENV, n.to_string());
+        }
+        None => {
+            cmd.env_remove(STORM_OPS_ENV);
+        }
     }
     util::run(&mut cmd)?;
 
@@ -261,8 +262,14 @@ pub fn build_images(rmm: Option<&Path>) -> Result<Built> {
     })
 }
 
+/// `cargo xtask build`.
+pub fn build() -> Result<()> {
+    install::ensure(Needs::BUILD)?;
+    build_images(None, None).map(|_| ())
+}
+
 fn prepare_run(args: &RunArgs) -> Result<(Images, PathBuf)> {
-    let Built { images, have_rmm } = build_images(args.rmm.as_deref())?;
+    let Built { images, have_rmm } = build_images(args.rmm.as_deref(), args.storm_ops)?;
     if !have_rmm {
         return Err(Error::new(
             "no RMM image to boot: Warden's firmware is not bootable yet (see the note above); pass `--rmm <image>`",
@@ -286,6 +293,7 @@ const RESULTS_FILE: &str = "testbed-results.txt";
 
 /// `cargo xtask run`.
 pub fn run(args: &RunArgs) -> Result<()> {
+    install::ensure(Needs::RUN)?;
     let (images, workdir) = prepare_run(args)?;
     let outcome = qemu::run_interactive(&images, &args.qemu_options(), &workdir)?;
     let secs = outcome.elapsed.as_secs_f64();
@@ -318,8 +326,30 @@ fn summary_line(console: &[String]) -> Option<(u32, u32)> {
     })
 }
 
+/// The scenario the host driver started last without finishing it (`host: scenario <name>` with no
+/// `PASS <name>`/`FAIL <name>` line after it).
+fn running_scenario(console: &[String]) -> Option<&str> {
+    let started = console
+        .iter()
+        .rev()
+        .find_map(|line| line.trim().strip_prefix("host: scenario "))?;
+    let finished = console.iter().rev().any(|line| {
+        (line.starts_with("PASS ") || line.starts_with("FAIL "))
+            && line[5..]
+                .strip_prefix(started)
+                .is_some_and(|r| r.starts_with(':'))
+    });
+    (!finished).then_some(started)
+}
+
 /// `cargo xtask qemu-e2e`.
 pub fn qemu_e2e(args: &RunArgs) -> Result<()> {
+    install::ensure(Needs::RUN)?;
+    run_e2e(args)
+}
+
+/// The QEMU end-to-end tier (prerequisites already ensured).
+fn run_e2e(args: &RunArgs) -> Result<()> {
     let (images, workdir) = prepare_run(args)?;
     let outcome = qemu::run_captured(&images, &args.qemu_options(), &workdir)?;
     let secs = outcome.elapsed.as_secs_f64();
@@ -332,6 +362,19 @@ pub fn qemu_e2e(args: &RunArgs) -> Result<()> {
     }
     let summary = summary_line(&outcome.console);
     let problem = match (outcome.status, outcome.code(), summary) {
+        (None, _, _) if outcome.fatal.is_some() => Some(format!(
+            "`{}` on the console{}; QEMU was stopped {} s later (a CPU is parked or hung)",
+            outcome.fatal.as_deref().unwrap_or_default(),
+            running_scenario(&outcome.console)
+                .map(|s| format!(" during scenario `{s}`"))
+                .unwrap_or_default(),
+            qemu::FATAL_GRACE.as_secs()
+        )),
+        (None, _, _) if running_scenario(&outcome.console).is_some() => Some(format!(
+            "QEMU timed out after {} s and was killed, during scenario `{}`",
+            args.timeout,
+            running_scenario(&outcome.console).unwrap_or_default()
+        )),
         (None, _, _) => Some(format!(
             "QEMU timed out after {} s and was killed",
             args.timeout
@@ -371,13 +414,18 @@ pub fn qemu_e2e(args: &RunArgs) -> Result<()> {
 /// `cargo xtask test`.
 pub fn test() -> Result<()> {
     let start = Instant::now();
-    let tier = |name: &str, cmd: &mut Command| -> Result<()> {
+    install::ensure(Needs::ALL)?;
+    let mut times: Vec<(String, f64)> = Vec::new();
+    let mut tier = |name: &str, cmd: &mut Command| -> Result<()> {
         step(&format!("{name}: {}", util::describe(cmd)));
         let t = Instant::now();
-        util::run(cmd)?;
-        step(&format!("{name}: ok ({:.1} s)", t.elapsed().as_secs_f64()));
+        util::run(cmd).map_err(|e| Error::new(format!("tier `{name}` failed: {e}")))?;
+        let secs = t.elapsed().as_secs_f64();
+        step(&format!("{name}: ok ({secs:.1} s)"));
+        times.push((name.to_string(), secs));
         Ok(())
     };
+    // Every default member's unit, integration (including warden's proptest model) and doc tests.
     tier("unit tests (default members)", util::cargo().arg("test"))?;
     tier(
         "testbed unit tests",
@@ -411,21 +459,38 @@ pub fn test() -> Result<()> {
             "warnings",
         ]),
     )?;
+    // loom-tests/README.md's CI run: the models under `--cfg loom`, in their own target directory
+    // (`--cfg loom` applies to every crate).
+    tier(
+        "loom models (RUSTFLAGS=\"--cfg loom\")",
+        util::cargo()
+            .env("RUSTFLAGS", "--cfg loom")
+            .args(["test", "-p", "loom-tests", "--release", "--target-dir"])
+            .arg(target_dir().join("loom")),
+    )?;
     if QEMU_TIER_IN_TEST {
         let args = RunArgs {
             rmm: None,
             timeout: TEST_QEMU_TIMEOUT_SECS,
             qemu_args: Vec::new(),
+            storm_ops: None,
         };
-        qemu_e2e(&args)?;
-    } else {
-        step(
-            "QEMU end-to-end tier: not part of `test` until Warden's firmware boots; run `cargo xtask qemu-e2e --rmm <image>`",
-        );
+        let name = "QEMU end-to-end";
+        step(&format!(
+            "{name}: build the images, boot QEMU (timeout {TEST_QEMU_TIMEOUT_SECS} s)"
+        ));
+        let t = Instant::now();
+        run_e2e(&args).map_err(|e| Error::new(format!("tier `{name}` failed: {e}")))?;
+        times.push((name.to_string(), t.elapsed().as_secs_f64()));
     }
+    let summary: Vec<String> = times
+        .iter()
+        .map(|(name, secs)| format!("{name} {secs:.1} s"))
+        .collect();
     step(&format!(
-        "all tiers passed in {:.1} s",
-        start.elapsed().as_secs_f64()
+        "all tiers passed in {:.1} s ({})",
+        start.elapsed().as_secs_f64(),
+        summary.join(", ")
     ));
     Ok(())
 }
@@ -465,6 +530,22 @@ mod tests {
         assert_eq!(elf_load_info(&image), Some((0x4010_0000, 0x4010_0000)));
         assert_eq!(elf_load_info(&elf(0, &[])), None, "no loadable segment");
         assert_eq!(elf_load_info(b"not an elf"), None);
+    }
+
+    #[test]
+    fn running_scenario_is_the_last_unfinished_one() {
+        let mut lines: Vec<String> = [
+            "host: scenario smoke",
+            "PASS smoke: ok",
+            "host: scenario storm",
+            "warden: FATAL on CPU 1: panic",
+        ]
+        .map(String::from)
+        .into();
+        assert_eq!(running_scenario(&lines), Some("storm"));
+        lines.push("FAIL storm: cpu 1 did not finish".into());
+        assert_eq!(running_scenario(&lines), None);
+        assert_eq!(running_scenario(&[]), None);
     }
 
     #[test]

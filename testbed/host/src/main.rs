@@ -18,6 +18,8 @@ mod entry;
 #[cfg(target_os = "none")]
 mod fault;
 #[cfg(target_os = "none")]
+mod nsmem;
+#[cfg(target_os = "none")]
 mod psci;
 mod rmi;
 #[cfg(target_os = "none")]
@@ -43,9 +45,12 @@ extern "C" fn host_main(dtb: u64) -> ! {
         "host: testbed-host at NS-EL2 (0x60000000), DTB at {dtb:#x}; {} scenarios",
         scenarios::ALL.len()
     );
-    let mut results = text::Text::<4096>::new();
+    let mut results = text::Text::<6144>::new();
     let (mut passed, mut failed) = (0u64, 0u64);
     for scenario in scenarios::ALL {
+        // Names the scenario on the console before it runs: if Warden panics (and the driver
+        // hangs), the console tail shows which scenario it was.
+        println!("host: scenario {}", scenario.name);
         let (verdict, message) = match (scenario.run)() {
             Ok(m) => {
                 passed += 1;

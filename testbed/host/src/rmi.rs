@@ -60,8 +60,8 @@ pub struct VersionInfo {
     pub higher: InterfaceVersion,
 }
 
-// The realm commands are the client's API for the realm scenarios that come with Warden's
-// implementation of them; until then only the host unit tests call them.
+// Not every command is used by the firmware scenarios (e.g. RTT_FOLD); the host unit tests cover
+// the encoding of each.
 #[cfg_attr(target_os = "none", allow(dead_code))]
 impl<C: Conduit> Rmi<C> {
     /// A client over `conduit`.
@@ -118,6 +118,111 @@ impl<C: Conduit> Rmi<C> {
     /// `RMI_REC_AUX_COUNT(rd)` → number of auxiliary granules a REC needs.
     pub fn rec_aux_count(&mut self, rd: u64) -> Result<u64, RmiError> {
         Ok(self.raw(rmi::REC_AUX_COUNT, &[rd])?[0])
+    }
+
+    /// `RMI_RTT_CREATE(rd, rtt, ipa, level)`.
+    pub fn rtt_create(&mut self, rd: u64, rtt: u64, ipa: u64, level: i64) -> Result<(), RmiError> {
+        self.raw(rmi::RTT_CREATE, &[rd, rtt, ipa, level as u64])
+            .map(|_| ())
+    }
+
+    /// `RMI_RTT_DESTROY(rd, ipa, level)` → (X1 = the table's PA, X2 = top).
+    pub fn rtt_destroy(&mut self, rd: u64, ipa: u64, level: i64) -> Result<(u64, u64), RmiError> {
+        let out = self.raw(rmi::RTT_DESTROY, &[rd, ipa, level as u64])?;
+        Ok((out[0], out[1]))
+    }
+
+    /// `RMI_RTT_FOLD(rd, ipa, level)` → X1 = the folded table's PA.
+    pub fn rtt_fold(&mut self, rd: u64, ipa: u64, level: i64) -> Result<u64, RmiError> {
+        Ok(self.raw(rmi::RTT_FOLD, &[rd, ipa, level as u64])?[0])
+    }
+
+    /// `RMI_RTT_READ_ENTRY(rd, ipa, level)`.
+    pub fn rtt_read_entry(&mut self, rd: u64, ipa: u64, level: i64) -> Result<RttEntry, RmiError> {
+        let out = self.raw(rmi::RTT_READ_ENTRY, &[rd, ipa, level as u64])?;
+        Ok(RttEntry {
+            walk_level: out[0] as i64,
+            state: out[1],
+            desc: out[2],
+            ripas: out[3],
+        })
+    }
+
+    /// `RMI_RTT_MAP_UNPROTECTED(rd, ipa, level, desc)`.
+    pub fn rtt_map_unprotected(
+        &mut self,
+        rd: u64,
+        ipa: u64,
+        level: i64,
+        desc: u64,
+    ) -> Result<(), RmiError> {
+        self.raw(rmi::RTT_MAP_UNPROTECTED, &[rd, ipa, level as u64, desc])
+            .map(|_| ())
+    }
+
+    /// `RMI_RTT_UNMAP_UNPROTECTED(rd, ipa, level)` → X1 = top.
+    pub fn rtt_unmap_unprotected(
+        &mut self,
+        rd: u64,
+        ipa: u64,
+        level: i64,
+    ) -> Result<u64, RmiError> {
+        Ok(self.raw(rmi::RTT_UNMAP_UNPROTECTED, &[rd, ipa, level as u64])?[0])
+    }
+
+    /// `RMI_RTT_INIT_RIPAS(rd, base, top)` → X1 = out_top.
+    pub fn rtt_init_ripas(&mut self, rd: u64, base: u64, top: u64) -> Result<u64, RmiError> {
+        Ok(self.raw(rmi::RTT_INIT_RIPAS, &[rd, base, top])?[0])
+    }
+
+    /// `RMI_DATA_CREATE(rd, data, ipa, src, flags)`.
+    pub fn data_create(
+        &mut self,
+        rd: u64,
+        data: u64,
+        ipa: u64,
+        src: u64,
+        flags: u64,
+    ) -> Result<(), RmiError> {
+        self.raw(rmi::DATA_CREATE, &[rd, data, ipa, src, flags])
+            .map(|_| ())
+    }
+
+    /// `RMI_DATA_CREATE_UNKNOWN(rd, data, ipa)`.
+    pub fn data_create_unknown(&mut self, rd: u64, data: u64, ipa: u64) -> Result<(), RmiError> {
+        self.raw(rmi::DATA_CREATE_UNKNOWN, &[rd, data, ipa])
+            .map(|_| ())
+    }
+
+    /// `RMI_DATA_DESTROY(rd, ipa)` → (X1 = the data granule's PA, X2 = top).
+    pub fn data_destroy(&mut self, rd: u64, ipa: u64) -> Result<(u64, u64), RmiError> {
+        let out = self.raw(rmi::DATA_DESTROY, &[rd, ipa])?;
+        Ok((out[0], out[1]))
+    }
+}
+
+/// `RMI_RTT_READ_ENTRY` outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RttEntry {
+    /// X1: the level the walk stopped at.
+    pub walk_level: i64,
+    /// X2: `RmiRttEntryState` (0 UNASSIGNED, 1 ASSIGNED, 2 TABLE).
+    pub state: u64,
+    /// X3: the descriptor (PA, plus MemAttr/S2AP for ASSIGNED_NS).
+    pub desc: u64,
+    /// X4: `RmiRipas` (0 EMPTY, 1 RAM, 2 DESTROYED).
+    pub ripas: u64,
+}
+
+impl RttEntry {
+    /// An entry from its four fields (for comparisons).
+    pub const fn new(walk_level: i64, state: u64, desc: u64, ripas: u64) -> Self {
+        RttEntry {
+            walk_level,
+            state,
+            desc,
+            ripas,
+        }
     }
 }
 
@@ -193,5 +298,53 @@ mod tests {
         assert_eq!(mock.calls[7][..3], [0xC400_0158, 0x4000, 0x5000]);
         assert!(Rmi::new(&mut mock).granule_undelegate(0x4000).is_ok());
         assert_eq!(mock.calls[8][..2], [0xC400_0152, 0x4000]);
+    }
+
+    #[test]
+    fn rtt_and_data_commands() {
+        let mut mock = Mock {
+            calls: Vec::new(),
+            reply: [0, 3, 2, 0x8000_1000, 1],
+        };
+        let mut rmi = Rmi::new(&mut mock);
+        assert_eq!(
+            rmi.rtt_read_entry(0x1000, 0x4020_0000, 3),
+            Ok(RttEntry::new(3, 2, 0x8000_1000, 1))
+        );
+        assert!(rmi.rtt_create(0x1000, 0x2000, 0x4000_0000, 2).is_ok());
+        assert_eq!(rmi.rtt_destroy(0x1000, 0x4000_0000, 2), Ok((3, 2)));
+        assert_eq!(rmi.rtt_fold(0x1000, 0x4000_0000, 3), Ok(3));
+        assert!(
+            rmi.rtt_map_unprotected(0x1000, 1 << 39, 3, 0x9000_00D8)
+                .is_ok()
+        );
+        assert_eq!(rmi.rtt_unmap_unprotected(0x1000, 1 << 39, 3), Ok(3));
+        assert_eq!(rmi.rtt_init_ripas(0x1000, 0x4000, 0x8000), Ok(3));
+        assert!(rmi.data_create(0x1000, 0x3000, 0x4000, 0x5000, 1).is_ok());
+        assert!(rmi.data_create_unknown(0x1000, 0x3000, 0x4000).is_ok());
+        assert_eq!(rmi.data_destroy(0x1000, 0x4000), Ok((3, 2)));
+        // A negative level is passed as its two's complement.
+        assert!(rmi.rtt_create(0x1000, 0x2000, 0, -1).is_ok());
+        let expect: [&[u64]; 11] = [
+            &[0xC400_0161, 0x1000, 0x4020_0000, 3],
+            &[0xC400_015D, 0x1000, 0x2000, 0x4000_0000, 2],
+            &[0xC400_015E, 0x1000, 0x4000_0000, 2],
+            &[0xC400_0166, 0x1000, 0x4000_0000, 3],
+            &[0xC400_015F, 0x1000, 1 << 39, 3, 0x9000_00D8],
+            &[0xC400_0162, 0x1000, 1 << 39, 3],
+            &[0xC400_0168, 0x1000, 0x4000, 0x8000],
+            &[0xC400_0153, 0x1000, 0x3000, 0x4000, 0x5000, 1],
+            &[0xC400_0154, 0x1000, 0x3000, 0x4000],
+            &[0xC400_0155, 0x1000, 0x4000],
+            &[0xC400_015D, 0x1000, 0x2000, 0, u64::MAX],
+        ];
+        for (call, want) in mock.calls.iter().zip(expect) {
+            assert_eq!(&call[..want.len()], want);
+            assert!(
+                call[want.len()..].iter().all(|&r| r == 0),
+                "unused X registers are 0"
+            );
+        }
+        assert_eq!(mock.calls.len(), expect.len());
     }
 }

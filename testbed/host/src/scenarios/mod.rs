@@ -4,7 +4,6 @@
 // Messages are fixed-size buffers (no heap in this driver), so both Result variants are ~200 bytes.
 #![allow(clippy::result_large_err)]
 
-use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use warden_abi::fid::{SMC_UNKNOWN, psci as psci_fid, rmi as rmi_fid};
@@ -19,7 +18,7 @@ use crate::text::Text;
 use crate::{println, psci};
 
 /// A scenario message.
-pub type Msg = Text<200>;
+pub type Msg = Text<512>;
 /// A scenario result.
 pub type Outcome = Result<Msg, Msg>;
 
@@ -50,15 +49,27 @@ pub const ALL: &[Scenario] = &[
         run: gpt,
     },
     Scenario {
+        name: "lifecycle",
+        run: lifecycle::lifecycle,
+    },
+    Scenario {
         name: "psci-cpu-on",
         run: psci_cpu_on,
+    },
+    Scenario {
+        name: "storm",
+        run: storm::storm,
+    },
+    Scenario {
+        name: "table-race",
+        run: table_race::table_race,
     },
 ];
 
 macro_rules! msg {
     ($($arg:tt)*) => {{
-        let mut m = Msg::new();
-        let _ = write!(m, $($arg)*);
+        let mut m = $crate::scenarios::Msg::new();
+        let _ = core::fmt::Write::write_fmt(&mut m, format_args!($($arg)*));
         m
     }};
 }
@@ -70,6 +81,13 @@ macro_rules! ensure {
         }
     };
 }
+
+// After the macros: the submodules use them.
+mod bad_realm;
+mod checks;
+mod lifecycle;
+mod storm;
+mod table_race;
 
 fn rmi() -> Rmi<Smc> {
     Rmi::new(Smc)
@@ -121,32 +139,46 @@ fn smoke() -> Outcome {
 }
 
 fn bad_input() -> Outcome {
+    let mut c = checks::Checks::new();
     let mut rmi = rmi();
-    let cases: [(&str, u64); 4] = [
+    let cases: [(&str, u64); 5] = [
         ("misaligned PA", SCRATCH + 0x10),
         ("MMIO (UART0)", 0x0900_0000),
         ("Root (EL3 SRAM)", 0x0E00_0000),
         ("Realm (RMM image)", 0x4010_0000),
+        ("beyond DRAM", 0x1_0000_0000),
     ];
     for (what, pa) in cases {
-        let r = rmi.granule_delegate(pa);
-        ensure!(
-            r == Err(INPUT),
-            "GRANULE_DELEGATE({pa:#x}) [{what}] = {r:?}, want RMI_ERROR_INPUT"
-        );
+        c.rejected(
+            format_args!("GRANULE_DELEGATE({pa:#x}) [{what}]"),
+            rmi.granule_delegate(pa),
+            INPUT,
+        )?;
     }
-    let r = rmi.granule_undelegate(SCRATCH);
-    ensure!(
-        r == Err(INPUT),
-        "GRANULE_UNDELEGATE of an NS granule = {r:?}, want RMI_ERROR_INPUT"
-    );
+    c.rejected(
+        format_args!("GRANULE_UNDELEGATE of an NS granule"),
+        rmi.granule_undelegate(SCRATCH),
+        INPUT,
+    )?;
+    let granule_calls = c.rejected;
     let r = rmi.raw(0xC400_0160, &[]);
     ensure!(
         r == Err(RmiError::Unknown),
         "unassigned RMI FID 0xC4000160 = {r:?}, want SMC_UNKNOWN"
     );
+    let n = bad_realm::realm_checks(&mut c)?;
     Ok(msg!(
-        "4 bad delegations and 1 bad undelegation -> RMI_ERROR_INPUT; FID 0xC4000160 -> SMC_UNKNOWN"
+        "{} bad calls -> RMI_ERROR_INPUT, RMI_VERSION answered after each: {granule_calls} GRANULE_(UN)DELEGATE, \
+         REALM_CREATE {} bad params_ptr (DELEGATED granule and Warden image: GPFs caught by Warden) + {} bad RD, \
+         {} RD commands on non-RDs, {} RTT calls with bad levels, DATA_CREATE {} bad src (DELEGATED: GPF); \
+         positive controls OK, granules read back zero; FID 0xC4000160 -> SMC_UNKNOWN; {} checks",
+        c.rejected,
+        n.params,
+        n.create_rd,
+        n.rd,
+        n.levels,
+        n.src,
+        c.passed
     ))
 }
 
@@ -303,16 +335,33 @@ static SECONDARY_RESULT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; M
 /// Set by the primary to let secondaries turn themselves off.
 static RELEASE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
-/// Runs on a CPU started by CPU_ON: one RMI round trip (proves the RMM warm-booted on this CPU) and
-/// a delegate/undelegate of a per-CPU granule, then waits for release and calls CPU_OFF.
+/// What a CPU started by CPU_ON does: [`JOB_PING`], [`JOB_STORM`] or [`JOB_TABLE_RACE`] (set
+/// before CPU_ON).
+static JOB: AtomicU64 = AtomicU64::new(JOB_PING);
+/// One RMI round trip and a delegate/undelegate of a per-CPU granule (`psci-cpu-on`).
+const JOB_PING: u64 = 0;
+/// The `storm` scenario's share of operations.
+const JOB_STORM: u64 = 1;
+/// The `table-race` scenario's loop.
+const JOB_TABLE_RACE: u64 = 2;
+
+/// Runs on a CPU started by CPU_ON: its job (see [`JOB`]), then reports, waits for release and
+/// calls CPU_OFF.
 #[unsafe(no_mangle)]
 extern "C" fn host_secondary_main(cpu: u64) -> ! {
     let cpu = cpu as usize;
-    let mut rmi = rmi();
-    let pa = SCRATCH + (0x100 + cpu as u64) * GRANULE;
-    let ok = rmi.version(RMI_VERSION_1_0).is_ok()
-        && rmi.granule_delegate(pa).is_ok()
-        && rmi.granule_undelegate(pa).is_ok();
+    let ok = match JOB.load(Ordering::SeqCst) {
+        JOB_STORM => storm::secondary(cpu),
+        JOB_TABLE_RACE => table_race::secondary(cpu),
+        _ => {
+            // Proves the RMM warm-booted on this CPU.
+            let mut rmi = rmi();
+            let pa = SCRATCH + (0x100 + cpu as u64) * GRANULE;
+            rmi.version(RMI_VERSION_1_0).is_ok()
+                && rmi.granule_delegate(pa).is_ok()
+                && rmi.granule_undelegate(pa).is_ok()
+        }
+    };
     SECONDARY_RESULT[cpu].store(if ok { 1 } else { 2 }, Ordering::SeqCst);
     while RELEASE[cpu].load(Ordering::SeqCst) == 0 {
         core::hint::spin_loop();
@@ -321,6 +370,17 @@ extern "C" fn host_secondary_main(cpu: u64) -> ! {
     let r = psci::cpu_off();
     println!("host: cpu {cpu}: CPU_OFF returned {r:#x}");
     psci::system_off(crate::fault::EXIT_UNEXPECTED_EXCEPTION)
+}
+
+/// Lets a secondary that reported its result turn itself off, and waits until it is OFF.
+fn release_and_wait_off(cpu: u64) -> Result<(), Msg> {
+    RELEASE[cpu as usize].store(1, Ordering::SeqCst);
+    ensure!(
+        wait_for(10, || psci::affinity_info(cpu)
+            == PsciAffinityState::Off.to_x0()),
+        "cpu {cpu} not OFF within 10 s after CPU_OFF"
+    );
+    Ok(())
 }
 
 fn counter() -> (u64, u64) {
@@ -350,6 +410,7 @@ fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
 fn start_and_stop(cpu: u64) -> Result<(), Msg> {
     let index = cpu as usize;
     SECONDARY_RESULT[index].store(0, Ordering::SeqCst);
+    JOB.store(JOB_PING, Ordering::SeqCst);
     let entry = host_secondary_entry as *const () as u64;
     let r = psci::cpu_on(cpu, entry, cpu);
     ensure!(r == 0, "CPU_ON({cpu}) = {:#x}", r);
@@ -370,13 +431,7 @@ fn start_and_stop(cpu: u64) -> Result<(), Msg> {
     );
     let result = SECONDARY_RESULT[index].load(Ordering::SeqCst);
     ensure!(result == 1, "cpu {cpu}: RMI calls after warm boot failed");
-    RELEASE[index].store(1, Ordering::SeqCst);
-    ensure!(
-        wait_for(10, || psci::affinity_info(cpu)
-            == PsciAffinityState::Off.to_x0()),
-        "cpu {cpu} not OFF within 10 s after CPU_OFF"
-    );
-    Ok(())
+    release_and_wait_off(cpu)
 }
 
 fn psci_cpu_on() -> Outcome {
