@@ -314,7 +314,22 @@ fn psci_cpu_on_and_affinity_info_complete_through_the_host() {
         assert_eq!(st(r0, r1, (-2i64) as u64), RmiStatus::input(), "status");
         assert_eq!(h.status(rmi::REC_ENTER, &[r0, run]), RmiStatus::rec(), "rec_psci until completed");
         assert_eq!(h.status(rmi::REC_ENTER, &[r1, run]), RmiStatus::rec(), "r1 is not runnable yet");
+        // Leave something in r1's aux granules (where the machine keeps FP state): CPU_ON wipes it.
+        let aux: Vec<Pa> = {
+            let r = h.rmm.granules().share(Pa(r1), GranuleState::Rec).unwrap();
+            r.object::<warden::rec::Rec>().aux().to_vec()
+        };
+        for &a in &aux {
+            let mut c = h.rmm.granules().claim(a, GranuleState::RecAux).unwrap();
+            c.write_bytes(0, &[0xAB; 64]);
+            c.commit(GranuleState::RecAux);
+        }
         assert_eq!(st(r0, r1, 0), RmiStatus::SUCCESS);
+        for &a in &aux {
+            let mut c = h.rmm.granules().claim(a, GranuleState::RecAux).unwrap();
+            assert!(c.bytes_mut().iter().all(|&b| b == 0), "a REC turned on starts with clean aux state");
+            c.commit(GranuleState::RecAux);
+        }
         assert_eq!(st(r0, r1, 0), RmiStatus::input(), "nothing pending any more");
         // r1 starts at the entry point with X0 = context_id, the caller's endianness, EL1h masked.
         h.m.script(Pa(r1), step(|ctx| {

@@ -205,6 +205,13 @@ impl<M: Machine> Rmm<'_, M> {
                             t.ctx = RecContext::reset(entry, &x);
                             t.ctx.el1.sctlr |= ee;
                         });
+                        // The machine keeps the REC's FP/SIMD state in its aux granules: a REC that
+                        // is turned on again starts from zero, not from its previous life.
+                        for &aux in callee.aux() {
+                            let mut c = self.granules.claim_owned(aux, GranuleState::RecAux).expect("a REC's aux granule is REC_AUX");
+                            c.zero();
+                            c.commit(GranuleState::RecAux);
+                        }
                         tg.set_runnable(true);
                         PsciReturn::Success.to_x0()
                     }
