@@ -11,6 +11,7 @@
 extern crate std;
 
 pub mod arch;
+pub mod attest;
 pub mod granule;
 pub mod lock;
 pub mod measure;
@@ -22,6 +23,7 @@ pub mod rmm;
 pub mod rsi;
 pub mod rtt;
 pub mod sync;
+pub mod trace;
 
 pub use rmi::RmiReturn;
 pub use rmm::Rmm;

@@ -27,6 +27,8 @@ pub struct Rmm<'a, M: Machine> {
     walk_cache: WalkCache,
     walk_cache_enabled: bool,
     incarnations: AtomicU64,
+    /// The attestation material from EL3, fetched on first use (src/attest).
+    pub(crate) attest: crate::attest::AttestCache,
 }
 
 impl<'a, M: Machine> Rmm<'a, M> {
@@ -55,6 +57,7 @@ impl<'a, M: Machine> Rmm<'a, M> {
             walk_cache: WalkCache::new(),
             walk_cache_enabled: true,
             incarnations: AtomicU64::new(1),
+            attest: crate::attest::AttestCache::new(),
         }
     }
 
@@ -74,6 +77,8 @@ impl<'a, M: Machine> Rmm<'a, M> {
         if target != 3 || !self.walk_cache_enabled {
             return rtt_walk(&self.granules, realm, ipa, target);
         }
+        let trace = self.granules.trace();
+        let start = trace.start();
         let cpu = self.machine().cpu_id();
         if let Some(cached) = self.walk_cache.lookup(cpu, rd.raw(), ipa)
             && cached.incarnation == realm.incarnation()
@@ -82,6 +87,7 @@ impl<'a, M: Machine> Rmm<'a, M> {
         {
             let index = index_at(ipa, 3);
             let entry = table.object::<RttTable>().entry(index);
+            trace.walk(start, true);
             return Walk { level: 3, table, index, entry };
         }
         let generation = realm.rtt_generation();
@@ -98,6 +104,7 @@ impl<'a, M: Machine> Rmm<'a, M> {
                 },
             );
         }
+        trace.walk(start, false);
         walk
     }
 

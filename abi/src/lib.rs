@@ -28,6 +28,7 @@ pub mod rec_run;
 pub mod rsi;
 pub mod rtt;
 pub mod status;
+pub mod trace;
 pub mod version;
 
 mod layout;

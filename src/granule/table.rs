@@ -6,6 +6,7 @@ use super::handle::{Claimed, Shared};
 use super::state::GranuleState;
 use crate::platform::{DramLayout, Machine};
 use crate::sync::{AtomicU32, Ordering, spin_loop};
+use crate::trace::{Trace, Tracer};
 
 pub(super) const STATE_MASK: u32 = 0xF;
 pub(super) const CLAIMED: u32 = 1 << 7;
@@ -44,6 +45,7 @@ pub struct GranuleTable<'a, M> {
     words: &'a [AtomicU32],
     layout: DramLayout,
     machine: &'a M,
+    tracer: Tracer<'a>,
 }
 
 impl<'a, M: Machine> GranuleTable<'a, M> {
@@ -54,7 +56,7 @@ impl<'a, M: Machine> GranuleTable<'a, M> {
     /// If `words` is shorter than the layout's granule count — a boot-time sizing bug.
     pub fn new(words: &'a [AtomicU32], layout: DramLayout, machine: &'a M) -> Self {
         assert!(words.len() >= layout.granules(), "granule table too small for the DRAM banks");
-        Self { words, layout, machine }
+        Self { words, layout, machine, tracer: Tracer::for_build() }
     }
 
     /// Bytes of table needed for `granules` granules.
@@ -70,6 +72,24 @@ impl<'a, M: Machine> GranuleTable<'a, M> {
     /// The machine behind the table.
     pub fn machine(&self) -> &'a M {
         self.machine
+    }
+
+    /// Where events are traced (see `crate::trace`).
+    #[inline(always)]
+    pub(crate) fn trace(&self) -> Trace<'_, M> {
+        Trace::new(&self.tracer, self.machine)
+    }
+
+    /// The tracer.
+    #[allow(dead_code)] // only the `trace` feature's drain reads it
+    pub(crate) fn tracer(&self) -> &Tracer<'a> {
+        &self.tracer
+    }
+
+    /// The tracer, to attach rings.
+    #[allow(dead_code)] // only the `trace` feature attaches rings
+    pub(crate) fn tracer_mut(&mut self) -> &mut Tracer<'a> {
+        &mut self.tracer
     }
 
     /// `PaIsDelegable`: whether `pa` lies in delegable DRAM. Alignment is the caller's check.
@@ -146,6 +166,7 @@ impl<'a, M: Machine> GranuleTable<'a, M> {
             Ok(_) => return Ok(index),
             Err(now) => now,
         };
+        let mut wait = self.trace().wait(matches!(mode, Mode::Shared));
         loop {
             let busy = match mode {
                 Mode::Exclusive => cur & (CLAIMED | REF_MASK) != 0,
@@ -159,6 +180,7 @@ impl<'a, M: Machine> GranuleTable<'a, M> {
                 return Err(AcquireError::Busy);
             }
             if busy || owner_in_flight {
+                wait.spin();
                 spin_loop();
                 cur = word.load(Ordering::Acquire);
                 continue;

@@ -68,6 +68,15 @@ pub struct RunConfig {
     pub fp_area: u64,
 }
 
+/// One hunk of the platform token EL3 gave (`RMM_ATTEST_GET_PLAT_TOKEN`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlatformTokenHunk {
+    /// Bytes of this hunk (written at the start of the caller's buffer).
+    pub len: usize,
+    /// Bytes of the token still to come (0: this was the last hunk).
+    pub remaining: usize,
+}
+
 /// Why the Realm stopped running and Warden got control back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RealmTrap {
@@ -174,4 +183,28 @@ pub trait Machine: Sync {
 
     /// The machine's properties.
     fn features(&self) -> MachineFeatures;
+
+    /// EL3's `RMM_ATTEST_GET_REALM_KEY` for P-384: writes the Realm Attestation Key's private
+    /// scalar (big-endian) at the start of `buf` and returns its length. A machine without the
+    /// service keeps the default (`E_RMM_UNK`).
+    fn el3_realm_attest_key(&self, buf: &mut [u8]) -> Result<usize, El3Error> {
+        let _ = buf;
+        Err(El3Error::Other(-1))
+    }
+
+    /// EL3's `RMM_ATTEST_GET_PLAT_TOKEN`: the next hunk of the platform token, written at the start
+    /// of `buf` (at most `buf.len()` bytes). The first call of a retrieval passes the challenge EL3
+    /// puts in the token (the hash of the RAK's public key); later calls pass `None`. `E_RMM_AGAIN`
+    /// is `El3Error::Other(-6)`. A machine without the service keeps the default (`E_RMM_UNK`).
+    fn el3_platform_token(&self, challenge: Option<&[u8]>, buf: &mut [u8]) -> Result<PlatformTokenHunk, El3Error> {
+        let _ = (challenge, buf);
+        Err(El3Error::Other(-1))
+    }
+
+    /// Whether a physical IRQ is pending for this CPU (Warden runs with interrupts masked; long
+    /// work such as signing polls this between steps and yields to the Host). A machine that
+    /// never interrupts Warden keeps the default.
+    fn irq_pending(&self) -> bool {
+        false
+    }
 }

@@ -5,10 +5,11 @@
 //! through the Realm PAS, asks EL3 to move it back and commits UNDELEGATED.
 
 use warden_abi::addr::Pa;
-use warden_abi::status::RmiStatus;
+use warden_abi::fid::el3;
+use warden_abi::status::{El3Status, RmiStatus};
 
 use crate::granule::GranuleState;
-use crate::platform::Machine;
+use crate::platform::{El3Error, Machine};
 use crate::rmm::Rmm;
 
 impl<M: Machine> Rmm<'_, M> {
@@ -22,7 +23,11 @@ impl<M: Machine> Rmm<'_, M> {
         let claim = self.granules.claim(pa, GranuleState::Undelegated).map_err(|_| RmiStatus::input())?;
         // gran_gpt: EL3 refuses granules that are not in the NS PAS (e.g. Secure); the claim is
         // released unchanged.
-        self.machine().gtsi_delegate(pa).map_err(|_| RmiStatus::input())?;
+        let trace = self.granules.trace();
+        let start = trace.start();
+        let moved = self.machine().gtsi_delegate(pa);
+        trace.el3(start, el3::GTSI_DELEGATE, pa.raw(), el3_code(moved));
+        moved.map_err(|_| RmiStatus::input())?;
         claim.commit(GranuleState::Delegated);
         Ok(())
     }
@@ -39,10 +44,25 @@ impl<M: Machine> Rmm<'_, M> {
         claim.zero();
         // A DELEGATED granule is in the Realm PAS by construction: EL3 refusing to return it means
         // Warden's view of the GPT is wrong, and continuing could leak a Realm's memory.
-        if let Err(e) = self.machine().gtsi_undelegate(pa) {
+        let trace = self.granules.trace();
+        let start = trace.start();
+        let moved = self.machine().gtsi_undelegate(pa);
+        trace.el3(start, el3::GTSI_UNDELEGATE, pa.raw(), el3_code(moved));
+        if let Err(e) = moved {
             panic!("EL3 refused to undelegate DELEGATED granule {pa:?}: {e:?}");
         }
         claim.commit(GranuleState::Undelegated);
         Ok(())
+    }
+}
+
+/// The EL3 return code of a GTSI call, for the trace (0 on success).
+#[inline(always)]
+fn el3_code(r: Result<(), El3Error>) -> i64 {
+    match r {
+        Ok(()) => 0,
+        Err(El3Error::BadAddr) => El3Status::BadAddr as i64,
+        Err(El3Error::BadPas) => El3Status::BadPas as i64,
+        Err(El3Error::Other(code)) => code,
     }
 }

@@ -14,7 +14,7 @@ mod rec_enter;
 mod rtt;
 mod version;
 
-use warden_abi::fid::{RmiCommand, SMC_UNKNOWN};
+use warden_abi::fid::RmiCommand;
 use warden_abi::status::RmiStatus;
 
 use crate::platform::Machine;
@@ -63,8 +63,18 @@ impl<M: Machine> Rmm<'_, M> {
     /// Runs one RMI command: `x` holds the Host's X0 (FID) to X7.
     pub fn handle_rmi(&self, x: &[u64; 8]) -> RmiReturn {
         let Some(cmd) = RmiCommand::from_fid(x[0]) else {
-            return RmiReturn([SMC_UNKNOWN, 0, 0, 0, 0]);
+            // The trace drain (builds with the `trace` feature), else SMC_UNKNOWN; not traced.
+            return crate::trace::implementation_defined(self, x);
         };
+        let trace = self.granules.trace();
+        let start = trace.start();
+        let ret = self.dispatch(cmd, x);
+        trace.rmi(start, x[0], x[1], ret.0[0]);
+        ret
+    }
+
+    #[inline(always)]
+    fn dispatch(&self, cmd: RmiCommand, x: &[u64; 8]) -> RmiReturn {
         match cmd {
             RmiCommand::Version => self.rmi_version(x[1]),
             RmiCommand::Features => self.rmi_features(x[1]),

@@ -175,6 +175,7 @@ impl<M: Machine> Rmm<'_, M> {
         }
         // While one of its RECs runs, the RD is shared for as long as the Realm runs: never wait for
         // that. A Realm with RECs is live anyway; otherwise every sharer is a short command.
+        let mut wait = self.granules.trace().wait(false);
         let rd_claim = loop {
             {
                 let shared = self.granules.share(rd, GranuleState::Rd).map_err(|_| RmiStatus::input())?;
@@ -184,10 +185,14 @@ impl<M: Machine> Rmm<'_, M> {
             }
             match self.granules.try_claim(rd, GranuleState::Rd) {
                 Ok(claim) => break claim,
-                Err(AcquireError::Busy) => spin_loop(),
+                Err(AcquireError::Busy) => {
+                    wait.spin();
+                    spin_loop();
+                }
                 Err(_) => return Err(RmiStatus::input()),
             }
         };
+        wait.end();
         let realm = rd_claim.object::<Rd>();
         // realm_live: RECs exist, or a starting RTT has a live entry. The RD is claimed, so nothing
         // can add either while we look.

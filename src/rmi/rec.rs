@@ -118,6 +118,7 @@ impl<M: Machine> Rmm<'_, M> {
             return Err(RmiStatus::input());
         }
         // A REC is shared for as long as it runs: decide from its state, never wait for the run.
+        let mut wait = self.granules.trace().wait(false);
         let claim = loop {
             {
                 let shared = self.granules.share(rec, GranuleState::Rec).map_err(|_| RmiStatus::input())?;
@@ -127,10 +128,14 @@ impl<M: Machine> Rmm<'_, M> {
             }
             match self.granules.try_claim(rec, GranuleState::Rec) {
                 Ok(claim) => break claim,
-                Err(AcquireError::Busy) => spin_loop(),
+                Err(AcquireError::Busy) => {
+                    wait.spin();
+                    spin_loop();
+                }
                 Err(_) => return Err(RmiStatus::input()),
             }
         };
+        wait.end();
         // Under the claim nobody can enter or lock the REC (both start with a shared reference).
         let object = claim.object::<Rec>();
         let (owner, aux): (Pa, ArrayVec<Pa, MAX_REC_AUX_GRANULES>) = (object.owner(), object.aux().iter().copied().collect());

@@ -8,13 +8,15 @@
 
 use warden_abi::addr::{GRANULE_SIZE, Pa};
 use warden_abi::fid::psci;
-use warden_abi::rec_run::{RmiRecEnter, RmiRecEnterFlags, RmiRecExit, RmiRecExitReason, REC_RUN_EXIT_OFFSET};
+use core::mem::offset_of;
+
+use warden_abi::rec_run::{GICV3_HCR_HOST_MASK, REC_RUN_EXIT_OFFSET, RmiRecEnter, RmiRecEnterFlags, RmiRecExit, RmiRecExitReason};
 use warden_abi::rtt::RmiRipas;
 use warden_abi::status::{RmiStatus, RsiStatus};
-use zerocopy::{FromZeros, IntoBytes};
+use zerocopy::IntoBytes;
 
 use crate::granule::GranuleState;
-use crate::platform::{Machine, RealmTrap, RunConfig};
+use crate::platform::{Machine, NsAccessFault, RealmTrap, RunConfig};
 use crate::realm::{Rd, RealmState};
 use crate::rec::exit::{
     AbortAction, IpaState, NON_EMULATABLE_MASK, SERROR_MASK, SyncTrap, abort_action, classify, esr as exit_esr, mmio_read_result,
@@ -43,11 +45,10 @@ mod lr {
 
 /// `Gicv3ConfigIsValid`: only permitted ICH_HCR bits; every valid LR has HW = 0, no pINTID other
 /// than the EOI bit, a vINTID below 2^24, and no two valid LRs share a vINTID.
-pub fn gicv3_config_is_valid(enter: &RmiRecEnter, num_lrs: usize) -> bool {
-    if !enter.gicv3_hcr_valid() {
+pub fn gicv3_config_is_valid(hcr: u64, lrs: &[u64]) -> bool {
+    if hcr & !GICV3_HCR_HOST_MASK != 0 {
         return false;
     }
-    let lrs = &enter.gicv3_lrs[..num_lrs];
     lrs.iter().enumerate().all(|(i, &v)| {
         if v >> lr::STATE_SHIFT == 0 {
             return true;
@@ -60,6 +61,71 @@ pub fn gicv3_config_is_valid(enter: &RmiRecEnter, num_lrs: usize) -> bool {
     })
 }
 
+/// The parts of `RmiRecEnter` Warden uses, read with three small copies instead of 2 KiB.
+struct EnterArgs {
+    flags: RmiRecEnterFlags,
+    gprs: [u64; 31],
+    gicv3_hcr: u64,
+    gicv3_lrs: [u64; 16],
+}
+
+impl EnterArgs {
+    fn read<M: Machine>(machine: &M, run: Pa) -> Result<Self, NsAccessFault> {
+        let at = |offset: usize| Pa(run.raw() + offset as u64);
+        let mut flags = 0u64;
+        machine.ns_read(at(offset_of!(RmiRecEnter, flags)), flags.as_mut_bytes())?;
+        let mut gprs = [0u64; 31];
+        machine.ns_read(at(offset_of!(RmiRecEnter, gprs)), gprs.as_mut_bytes())?;
+        // gicv3_hcr and gicv3_lrs are contiguous.
+        let mut gic = [0u64; 17];
+        machine.ns_read(at(offset_of!(RmiRecEnter, gicv3_hcr)), gic.as_mut_bytes())?;
+        let mut gicv3_lrs = [0u64; 16];
+        gicv3_lrs.copy_from_slice(&gic[1..]);
+        // Flag bits other than those of RMI 1.0 are not part of the ABI: ignored.
+        Ok(Self { flags: RmiRecEnterFlags::from_bits_truncate(flags), gprs, gicv3_hcr: gic[0], gicv3_lrs })
+    }
+}
+
+const _: () = assert!(offset_of!(RmiRecEnter, gicv3_lrs) == offset_of!(RmiRecEnter, gicv3_hcr) + 8);
+
+/// Writes the exit the Host sees into `RmiRecExit` at `run + 0x800`: the fields of its reason, the
+/// GIC and timer state every exit reports, and zero for every other field. Only the fields are
+/// written (a few hundred bytes, not 2 KiB); reserved space is left as the Host had it.
+fn write_exit<M: Machine>(machine: &M, run: Pa, inner: &RecInner, num_lrs: usize) -> Result<(), NsAccessFault> {
+    let exit = &inner.exit;
+    let at = |offset: usize| Pa(run.raw() + (REC_RUN_EXIT_OFFSET + offset) as u64);
+    machine.ns_write(at(offset_of!(RmiRecExit, exit_reason)), exit.reason.to_raw().as_bytes())?;
+    machine.ns_write(at(offset_of!(RmiRecExit, esr)), [exit.esr, exit.far, exit.hpfar].as_bytes())?;
+    machine.ns_write(at(offset_of!(RmiRecExit, gprs)), exit.gprs.as_bytes())?;
+    let gic = &inner.ctx.gic;
+    let mut gic_words = [0u64; 19];
+    gic_words[0] = gic.hcr;
+    gic_words[1..=num_lrs].copy_from_slice(&gic.lrs[..num_lrs]);
+    gic_words[17] = gic.misr;
+    gic_words[18] = gic.vmcr;
+    machine.ns_write(at(offset_of!(RmiRecExit, gicv3_hcr)), gic_words.as_bytes())?;
+    let t = &inner.ctx.timer;
+    machine.ns_write(at(offset_of!(RmiRecExit, cntp_ctl)), [t.cntp_ctl, t.cntp_cval, t.cntv_ctl, t.cntv_cval].as_bytes())?;
+    machine.ns_write(at(offset_of!(RmiRecExit, ripas_base)), [exit.ripas_base, exit.ripas_top, exit.ripas_value].as_bytes())?;
+    machine.ns_write(at(offset_of!(RmiRecExit, imm)), (exit.imm & 0xFFFF).as_bytes())?;
+    machine.ns_write(at(offset_of!(RmiRecExit, pmu_ovf_status)), 0u64.as_bytes())
+}
+
+// The groups written together above are contiguous in the ABI.
+const _: () = {
+    assert!(offset_of!(RmiRecExit, far) == offset_of!(RmiRecExit, esr) + 8);
+    assert!(offset_of!(RmiRecExit, hpfar) == offset_of!(RmiRecExit, esr) + 16);
+    assert!(offset_of!(RmiRecExit, gicv3_lrs) == offset_of!(RmiRecExit, gicv3_hcr) + 8);
+    assert!(offset_of!(RmiRecExit, gicv3_misr) == offset_of!(RmiRecExit, gicv3_hcr) + 17 * 8);
+    assert!(offset_of!(RmiRecExit, gicv3_vmcr) == offset_of!(RmiRecExit, gicv3_hcr) + 18 * 8);
+    assert!(offset_of!(RmiRecExit, cntp_cval) == offset_of!(RmiRecExit, cntp_ctl) + 8);
+    assert!(offset_of!(RmiRecExit, cntv_ctl) == offset_of!(RmiRecExit, cntp_ctl) + 16);
+    assert!(offset_of!(RmiRecExit, cntv_cval) == offset_of!(RmiRecExit, cntp_ctl) + 24);
+    assert!(offset_of!(RmiRecExit, ripas_top) == offset_of!(RmiRecExit, ripas_base) + 8);
+    assert!(offset_of!(RmiRecExit, ripas_value) == offset_of!(RmiRecExit, ripas_base) + 16);
+    assert!(REC_RUN_EXIT_OFFSET + core::mem::size_of::<RmiRecExit>() <= GRANULE_SIZE as usize);
+};
+
 impl<M: Machine> Rmm<'_, M> {
     /// RMI_REC_ENTER.
     #[inline(never)]
@@ -70,8 +136,7 @@ impl<M: Machine> Rmm<'_, M> {
         if !run_ptr.is_granule_aligned() || !self.granules.is_delegable(run_ptr) {
             return Err(input);
         }
-        let mut enter = RmiRecEnter::new_zeroed();
-        self.machine().ns_read(run_ptr, enter.as_mut_bytes()).map_err(|_| input)?;
+        let enter = EnterArgs::read(self.machine(), run_ptr).map_err(|_| input)?;
         // rec_align, rec_bound, rec_gran_state
         if !rec_pa.is_granule_aligned() {
             return Err(input);
@@ -90,13 +155,13 @@ impl<M: Machine> Rmm<'_, M> {
         if !rec.runnable() {
             return Err(RmiStatus::rec()); // rec_runnable
         }
-        let flags = RmiRecEnterFlags::from_bits_truncate(enter.flags);
+        let flags = enter.flags;
         let num_lrs = usize::from(self.machine().features().gicv3_num_lrs).min(16);
         let checked = guard.with(|inner| {
             if flags.contains(RmiRecEnterFlags::EMUL_MMIO) && inner.emulatable_abort.is_none() {
                 return Err(RmiStatus::rec()); // rec_mmio
             }
-            if !gicv3_config_is_valid(&enter, num_lrs) {
+            if !gicv3_config_is_valid(enter.gicv3_hcr, &enter.gicv3_lrs[..num_lrs]) {
                 return Err(RmiStatus::rec()); // rec_gicv3
             }
             if inner.psci_pending.is_some() {
@@ -134,45 +199,20 @@ impl<M: Machine> Rmm<'_, M> {
         if cpu_off {
             guard.set_runnable(false);
         }
-        let record = guard.with(|inner| exit_record(&inner.exit, inner, num_lrs));
-        trace.rec_run(run_start, rec_pa.raw(), record.exit_reason, record.esr);
+        let (written, reason, esr) =
+            guard.with(|inner| (write_exit(self.machine(), run_ptr, inner, num_lrs), inner.exit.reason.to_raw(), inner.exit.esr));
+        trace.rec_run(run_start, rec_pa.raw(), reason, esr);
         drop(guard);
-        self.machine().ns_write(Pa(run_ptr.raw() + REC_RUN_EXIT_OFFSET as u64), record.as_bytes()).map_err(|_| input)?;
-        debug_assert!(REC_RUN_EXIT_OFFSET as u64 + core::mem::size_of::<RmiRecExit>() as u64 <= GRANULE_SIZE);
+        written.map_err(|_| input)?;
         Ok(())
     }
-}
-
-/// The `RmiRecExit` for `exit`: its reason's fields, plus the GIC and timer state every exit reports.
-fn exit_record(exit: &HostExit, inner: &RecInner, num_lrs: usize) -> RmiRecExit {
-    let mut r = RmiRecExit::new_zeroed();
-    r.exit_reason = exit.reason.to_raw();
-    r.esr = exit.esr;
-    r.far = exit.far;
-    r.hpfar = exit.hpfar;
-    r.gprs = exit.gprs;
-    r.ripas_base = exit.ripas_base;
-    r.ripas_top = exit.ripas_top;
-    r.ripas_value = exit.ripas_value;
-    r.imm = exit.imm & 0xFFFF;
-    let gic = &inner.ctx.gic;
-    r.gicv3_hcr = gic.hcr;
-    r.gicv3_lrs[..num_lrs].copy_from_slice(&gic.lrs[..num_lrs]);
-    r.gicv3_misr = gic.misr;
-    r.gicv3_vmcr = gic.vmcr;
-    let t = &inner.ctx.timer;
-    r.cntp_ctl = t.cntp_ctl;
-    r.cntp_cval = t.cntp_cval;
-    r.cntv_ctl = t.cntv_ctl;
-    r.cntv_cval = t.cntv_cval;
-    r
 }
 
 impl<M: Machine> RecRun<'_, '_, M> {
     /// Completes what the last exit left open, from the Host's `enter`: MMIO emulation or SEA
     /// injection, host call results, the RIPAS change response; loads the Host's GIC state. Returns
     /// `Flow::Exit` if the completion itself needs the Host (a host-call buffer that is not mapped).
-    fn complete(&self, inner: &mut RecInner, enter: &RmiRecEnter, flags: RmiRecEnterFlags, num_lrs: usize) -> Flow {
+    fn complete(&self, inner: &mut RecInner, enter: &EnterArgs, flags: RmiRecEnterFlags, num_lrs: usize) -> Flow {
         let abort = inner.emulatable_abort.take();
         if let Some(far) = inner.unprotected_abort.take()
             && flags.contains(RmiRecEnterFlags::INJECT_SEA)

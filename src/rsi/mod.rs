@@ -100,12 +100,19 @@ impl<M: Machine> RecRun<'_, '_, M> {
     pub fn smc(&self, inner: &mut RecInner) -> Flow {
         let fid = inner.ctx.gprs[0];
         let fid_masked = warden_abi::fid::strip_sve_hint(fid);
+        let trace = self.rmm.granules().trace();
         if (rsi::FID_MIN..=rsi::FID_MAX).contains(&fid_masked) {
-            return self.rsi(fid_masked, inner);
+            let start = trace.start();
+            let flow = self.rsi(fid_masked, inner);
+            trace.rsi(start, fid_masked, inner.ctx.gprs[0], flow == Flow::Exit);
+            return flow;
         }
         inner.ctx.pc += 4;
         if psci_fid::is_psci(fid) {
-            return self.psci(fid, inner);
+            let start = trace.start();
+            let flow = self.psci(fid, inner);
+            trace.psci(start, fid, inner.ctx.gprs[0], flow == Flow::Exit);
+            return flow;
         }
         let x = &mut inner.ctx.gprs;
         x[0] = match fid {
@@ -128,8 +135,10 @@ impl<M: Machine> RecRun<'_, '_, M> {
             rsi::IPA_STATE_SET => self.rsi_ipa_state_set(inner),
             rsi::IPA_STATE_GET => self.rsi_ipa_state_get(inner),
             rsi::HOST_CALL => self.rsi_host_call(inner),
-            // The attestation commands land with the attestation issue; other FIDs in the range
-            // are not RSI 1.0 commands.
+            // Attestation (src/attest).
+            rsi::ATTESTATION_TOKEN_INIT => self.rsi_attestation_token_init(inner),
+            rsi::ATTESTATION_TOKEN_CONTINUE => self.rsi_attestation_token_continue(inner),
+            // Other FIDs in the range are not RSI 1.0 commands.
             _ => {
                 inner.ctx.gprs[0] = smccc::NOT_SUPPORTED;
                 Flow::Resume

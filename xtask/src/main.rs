@@ -3,9 +3,11 @@
 //! Every subcommand prints `==> …` progress lines and exits with a non-zero status on failure.
 //! See `cargo xtask --help` for what each one does.
 
+mod bench;
 mod install;
 mod qemu;
 mod tasks;
+mod trace;
 mod util;
 
 use std::path::PathBuf;
@@ -38,13 +40,17 @@ enum Command {
     /// Builds testbed-el3, testbed-host and Warden's `warden` binary with `--profile firmware
     /// --target aarch64-unknown-none-softfloat`, checks each ELF is linked at its QEMU address
     /// (monitor 0x0, host driver 0x6000_0000, Warden 0x4010_0000) and turns it into a flat binary
-    /// with llvm-objcopy from the `llvm-tools` rustup component.
+    /// with llvm-objcopy from the `llvm-tools` rustup component. Also builds the Realm payload
+    /// bench-guest (`--target aarch64-unknown-none`), checks its load address and entry are its
+    /// Realm IPA 0x8000_0000, and makes bench-guest.bin, which QEMU's loader puts at NS 0x7000_0000
+    /// for the host driver's `realm` scenarios.
     Build,
     /// Build everything and boot QEMU with the console on this terminal
     ///
     /// Exits with the run's status: the host driver's failure count (passed through PSCI SYSTEM_OFF
     /// and semihosting), or a monitor status >= 100 (see testbed/el3/README.md); 124 on timeout.
-    /// Leave QEMU early with Ctrl-A X.
+    /// Leave QEMU early with Ctrl-A X. The last scenario, `realm`, runs bench-guest in a Realm, so
+    /// the run ends with its benchmark table (min/median/p99/max per benchmark, CNTVCT ticks).
     Run(RunArgs),
     /// Run every test tier: unit/integration tests, clippy, loom, QEMU end to end
     ///
@@ -55,7 +61,9 @@ enum Command {
     /// warnings`, `cargo clippy --target aarch64-unknown-none-softfloat -p warden -p testbed-el3 -p
     /// testbed-host -- -D warnings`, the loom models (`RUSTFLAGS="--cfg loom" cargo test -p
     /// loom-tests --release --target-dir target/loom`), and the QEMU end-to-end tier (as
-    /// `qemu-e2e`, 120 s timeout). Stops at the first failing tier and prints the time of each.
+    /// `qemu-e2e`, 120 s timeout; it includes the `realm` and `realm-pair` scenarios, which run
+    /// bench-guest in Realms). `cargo clippy --target aarch64-unknown-none -p bench-guest` runs
+    /// after the firmware clippy. Stops at the first failing tier and prints the time of each.
     Test,
     /// Run the QEMU end-to-end tier on its own
     ///
@@ -65,6 +73,42 @@ enum Command {
     /// `FATAL` console line (e.g. a Warden panic, which parks that CPU) stops QEMU a few seconds
     /// later instead of waiting for the timeout.
     QemuE2e(RunArgs),
+    /// Deterministic REC round-trip benchmarks: instruction counts from bench-guest, compared A/B
+    ///
+    /// Builds the images (Warden without the `trace` feature, so the figures are those of a
+    /// production build) and boots QEMU with `-icount shift=0,align=off,sleep=off` (and the usual
+    /// `-smp 4`: the EL3 monitor needs its 4 redistributors), running only the host driver's
+    /// `realm` scenario. Under icount the counter advances one tick per executed instruction, so
+    /// every figure is an instruction count over all worlds (Realm, Warden, EL3, Host) and the same
+    /// from run to run. bench-guest times each operation 64 times between `ISB; MRS CNTVCT_EL0`
+    /// pairs (about 2 instructions of its own): RSI_VERSION (answered inside Warden),
+    /// RSI_HOST_CALL (exit to the Host and back), an emulated MMIO read and write, an SEA on
+    /// EMPTY memory, IPA_STATE_GET, IPA_STATE_SET (a RIPAS_CHANGE exit, RTT_SET_RIPAS) and PSCI
+    /// CPU_ON of REC 1 (PSCI exit, PSCI_COMPLETE).
+    ///
+    /// Writes perf/results/<name>.json (the guest's min/median/p99/max per benchmark, plus the git
+    /// commit, QEMU version and command) and prints each benchmark next to the previous results
+    /// file (the most recently written other one in perf/results/, or `--baseline`) with the
+    /// ratio new/old of the medians: below 1.00 is faster.
+    Bench(BenchArgs),
+}
+
+/// Options of `bench`.
+#[derive(Args, Debug, Clone)]
+struct BenchArgs {
+    /// Name of the results file, perf/results/<NAME>.json. Default:
+    /// `<UTC date>T<time>Z-<git short commit>[-dirty]`.
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Compare against this results file instead of the most recent one in perf/results/.
+    #[arg(long, value_name = "PATH")]
+    baseline: Option<PathBuf>,
+    /// Measure another RMM image (flat binary, or an ELF at 0x4010_0000), e.g. an older Warden.
+    #[arg(long, value_name = "PATH")]
+    rmm: Option<PathBuf>,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
 }
 
 /// Options shared by `run` and `qemu-e2e`.
@@ -84,6 +128,9 @@ struct RunArgs {
     /// hunt rarer races (rebuilds the host driver).
     #[arg(long, value_name = "N")]
     storm_ops: Option<u32>,
+    /// Run only these host driver scenarios (comma-separated names, e.g. `realm,realm-pair`).
+    #[arg(long, value_name = "NAMES")]
+    only: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -94,6 +141,12 @@ fn main() -> ExitCode {
         Command::Run(args) => tasks::run(&args),
         Command::Test => tasks::test(),
         Command::QemuE2e(args) => tasks::qemu_e2e(&args),
+        Command::Bench(args) => bench::bench(&bench::Request {
+            name: args.name,
+            baseline: args.baseline,
+            rmm: args.rmm,
+            timeout: args.timeout,
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -109,6 +162,7 @@ impl RunArgs {
         qemu::Options {
             timeout_secs: self.timeout,
             extra_args: self.qemu_args.clone(),
+            only: self.only.clone(),
         }
     }
 }

@@ -19,6 +19,19 @@ pub const QEMU: &str = "qemu-system-aarch64";
 pub const RMM_LOAD_ADDR: u64 = 0x4010_0000;
 /// Load address of the NS-EL2 host driver.
 pub const HOST_LOAD_ADDR: u64 = 0x6000_0000;
+/// Where the flat bench-guest image is put in NS DRAM; the host driver's `realm` scenarios read it
+/// from there (testbed/host/src/scenarios/realm.rs `GUEST_NS`).
+pub const GUEST_NS_ADDR: u64 = 0x7000_0000;
+/// bench-guest's link address and entry point (a protected IPA of its Realm).
+pub const GUEST_LINK_ADDR: u64 = 0x8000_0000;
+/// Where `--only` puts the scenario selection string (testbed/host/src/select.rs).
+pub const SELECT_ADDR: u64 = 0x5FFF_F000;
+/// The selection file written into the run's working directory for `--only`.
+const SELECT_FILE: &str = "scenarios.sel";
+
+/// QEMU arguments of the deterministic bench mode: the virtual counter advances one tick per
+/// executed instruction (`shift=0`), not paced to real time and without idle sleeps.
+pub const ICOUNT_ARGS: [&str; 2] = ["-icount", "shift=0,align=off,sleep=off"];
 
 /// `(major, minor)` of the installed `qemu-system-aarch64`, if any.
 pub fn installed_version() -> Option<(u32, u32)> {
@@ -60,6 +73,8 @@ pub struct Images {
     pub rmm: PathBuf,
     /// NS-EL2 host driver for 0x6000_0000.
     pub host: PathBuf,
+    /// bench-guest (flat), loaded into NS DRAM at [`GUEST_NS_ADDR`] when present.
+    pub guest: Option<PathBuf>,
 }
 
 /// Run options.
@@ -69,6 +84,8 @@ pub struct Options {
     pub timeout_secs: u64,
     /// Appended to the command line.
     pub extra_args: Vec<String>,
+    /// Run only these host driver scenarios (comma-separated names); all when `None`.
+    pub only: Option<String>,
 }
 
 /// The QEMU command line of the testbed (see docs: architecture §4).
@@ -102,8 +119,24 @@ pub fn command(images: &Images, opts: &Options, workdir: &Path) -> Command {
         .arg(format!(
             "loader,file={},addr={HOST_LOAD_ADDR:#x},force-raw=on",
             images.host.display()
-        ))
-        .args(&opts.extra_args);
+        ));
+    if let Some(guest) = &images.guest {
+        cmd.arg("-device").arg(format!(
+            "loader,file={},addr={GUEST_NS_ADDR:#x},force-raw=on",
+            guest.display()
+        ));
+    }
+    if let Some(only) = &opts.only {
+        // Best effort: if the file cannot be written, QEMU fails to start and says why.
+        let _ = fs::write(
+            workdir.join(SELECT_FILE),
+            format!("SCENARIOS={only}\0\0\0\0\0\0\0\0"),
+        );
+        cmd.arg("-device").arg(format!(
+            "loader,file={SELECT_FILE},addr={SELECT_ADDR:#x},force-raw=on"
+        ));
+    }
+    cmd.args(&opts.extra_args);
     cmd
 }
 

@@ -26,13 +26,19 @@ const TEST_QEMU_TIMEOUT_SECS: u64 = 120;
 /// (read by testbed-host with `option_env!`; unset means its default).
 pub const STORM_OPS_ENV: &str = "WARDEN_STORM_OPS";
 
+/// The Realm payload's target: R-EL1 code that may use FP/SIMD (bench-guest checks its FP state
+/// survives exits).
+pub const GUEST_TARGET: &str = "aarch64-unknown-none";
+/// The Realm payload package (and binary) loaded by the host driver's `realm` scenarios.
+pub const GUEST_PACKAGE: &str = "bench-guest";
+
 /// The testbed firmware packages and the image names they produce.
 const TESTBED_PACKAGES: [(&str, &str); 2] = [
     ("testbed-el3", "testbed-el3"),
     ("testbed-host", "testbed-host"),
 ];
 
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| util::workspace_root().join("target"))
@@ -156,6 +162,11 @@ pub struct Built {
 /// Builds the firmware images. `rmm` overrides the Warden image (ELF or flat binary); when it is
 /// given, the `warden` package is not built. `storm_ops` sets the host driver's storm size.
 pub fn build_images(rmm: Option<&Path>, storm_ops: Option<u32>) -> Result<Built> {
+    build_images_with(rmm, storm_ops, true)
+}
+
+/// [`build_images`], with Warden's `trace` feature on or off (`bench` measures without it).
+pub fn build_images_with(rmm: Option<&Path>, storm_ops: Option<u32>, trace: bool) -> Result<Built> {
     let warden_bin = if rmm.is_some() {
         None
     } else {
@@ -186,7 +197,13 @@ pub fn build_images(rmm: Option<&Path>, storm_ops: Option<u32>) -> Result<Built>
         cmd.args(["-p", package, "--bin", bin]);
     }
     if let Some(bin) = &warden_bin {
-        cmd.args(["-p", "warden", "--bin", bin]);
+        // With the trace ring and its drain command: the host driver drains it after each
+        // scenario into trace-<scenario>.bin (see xtask/src/trace.rs).
+        if trace {
+            cmd.args(["-p", "warden", "--bin", bin, "--features", "warden/trace"]);
+        } else {
+            cmd.args(["-p", "warden", "--bin", bin]);
+        }
     }
     match storm_ops {
         Some(n) => {
@@ -251,15 +268,44 @@ pub fn build_images(rmm: Option<&Path>, storm_ops: Option<u32>) -> Result<Built>
             None
         }
     };
+    let guest = build_guest(&images)?;
     let have_rmm = rmm_image.is_some();
     Ok(Built {
         images: Images {
             monitor: images.join("testbed-el3.bin"),
             rmm: rmm_image.unwrap_or(warden_image),
             host: images.join("testbed-host.bin"),
+            guest: Some(guest),
         },
         have_rmm,
     })
+}
+
+/// Builds bench-guest (`--profile firmware --target aarch64-unknown-none`), checks it is linked
+/// and starts at its Realm IPA, and makes `images/bench-guest.bin`.
+fn build_guest(images: &Path) -> Result<PathBuf> {
+    step(&format!(
+        "building {GUEST_PACKAGE} (--profile {FIRMWARE_PROFILE}, --target {GUEST_TARGET})"
+    ));
+    util::run(util::cargo().args([
+        "build",
+        "--profile",
+        FIRMWARE_PROFILE,
+        "--target",
+        GUEST_TARGET,
+        "-p",
+        GUEST_PACKAGE,
+        "--bin",
+        GUEST_PACKAGE,
+    ]))?;
+    let elf = target_dir()
+        .join(GUEST_TARGET)
+        .join(FIRMWARE_PROFILE)
+        .join(GUEST_PACKAGE);
+    check_link_address(&elf, qemu::GUEST_LINK_ADDR)?;
+    let bin = images.join(format!("{GUEST_PACKAGE}.bin"));
+    objcopy(&elf, &bin)?;
+    Ok(bin)
 }
 
 /// `cargo xtask build`.
@@ -285,6 +331,7 @@ fn prepare_run(args: &RunArgs) -> Result<(Images, PathBuf)> {
     let workdir = target_dir().join("qemu-run");
     fs::create_dir_all(&workdir)?;
     let _ = fs::remove_file(workdir.join(RESULTS_FILE));
+    crate::trace::clear(&workdir);
     Ok((images, workdir))
 }
 
@@ -300,7 +347,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     match outcome.code() {
         Some(0) => {
             step(&format!("QEMU exited with status 0 after {secs:.1} s"));
-            Ok(())
+            crate::trace::print_stats(&workdir)
         }
         Some(code) => Err(Error::with_code(
             format!("QEMU exited with status {code} after {secs:.1} s"),
@@ -318,7 +365,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
 }
 
 /// The host driver's closing line: `N passed, M failed`.
-fn summary_line(console: &[String]) -> Option<(u32, u32)> {
+pub fn summary_line(console: &[String]) -> Option<(u32, u32)> {
     console.iter().rev().find_map(|line| {
         let (passed, rest) = line.trim().split_once(" passed, ")?;
         let failed = rest.strip_suffix(" failed")?;
@@ -396,6 +443,14 @@ fn run_e2e(args: &RunArgs) -> Result<()> {
                 "QEMU end-to-end: {passed} scenarios passed in {secs:.1} s (console: {})",
                 log.display()
             ));
+            // The trace check needs the `smoke` scenario, which `--only` may leave out.
+            if args
+                .only
+                .as_deref()
+                .is_none_or(|o| o.split(',').any(|n| n == "smoke"))
+            {
+                step(&crate::trace::check_smoke(&workdir)?);
+            }
             Ok(())
         }
         Some(problem) => {
@@ -459,6 +514,19 @@ pub fn test() -> Result<()> {
             "warnings",
         ]),
     )?;
+    tier(
+        "guest clippy",
+        util::cargo().args([
+            "clippy",
+            "--target",
+            GUEST_TARGET,
+            "-p",
+            GUEST_PACKAGE,
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
     // loom-tests/README.md's CI run: the models under `--cfg loom`, in their own target directory
     // (`--cfg loom` applies to every crate).
     tier(
@@ -474,6 +542,7 @@ pub fn test() -> Result<()> {
             timeout: TEST_QEMU_TIMEOUT_SECS,
             qemu_args: Vec::new(),
             storm_ops: None,
+            only: None,
         };
         let name = "QEMU end-to-end";
         step(&format!(

@@ -42,6 +42,7 @@ use self::console::wprintln;
 use self::layout::MAX_CPUS;
 use self::mmu::NS_ALIAS_OFFSET;
 use self::sysreg::{dsb_ish, dsb_ishst, isb, read_sysreg, write_sysreg};
+use crate::platform::machine::PlatformTokenHunk;
 use crate::platform::{
     DramLayout, El3Error, Machine, MachineFeatures, NsAccessFault, RealmTrap, RunConfig,
     TlbInvalidation,
@@ -263,6 +264,77 @@ impl Machine for FirmwareMachine {
     fn features(&self) -> MachineFeatures {
         self.features
     }
+
+    fn el3_realm_attest_key(&self, buf: &mut [u8]) -> Result<usize, El3Error> {
+        let shared = EL3_SHARED_BUFFER.load(Ordering::Acquire);
+        if shared == 0 {
+            return Err(El3Error::Other(-1));
+        }
+        let size = buf.len().min(warden_abi::el3::SHARED_BUFFER_SIZE as usize);
+        let [x0, x1, _] = smc3(el3::ATTEST_GET_REALM_KEY, shared, size as u64, 0 /* P-384 */);
+        el3_result(x0)?;
+        let len = (x1 as usize).min(size);
+        // SAFETY: the shared buffer is mapped (Realm PAS) for Warden's lifetime, 4 KiB long, and
+        // only the CPU filling the attestation cache uses it after boot.
+        let src = unsafe { core::slice::from_raw_parts(shared as *const u8, len) };
+        buf[..len].copy_from_slice(src);
+        // The private key does not stay in the shared page.
+        // SAFETY: as above.
+        unsafe { core::ptr::write_bytes(shared as *mut u8, 0, len) };
+        Ok(len)
+    }
+
+    fn el3_platform_token(&self, challenge: Option<&[u8]>, buf: &mut [u8]) -> Result<PlatformTokenHunk, El3Error> {
+        let shared = EL3_SHARED_BUFFER.load(Ordering::Acquire);
+        if shared == 0 {
+            return Err(El3Error::Other(-1));
+        }
+        let size = buf.len().min(warden_abi::el3::SHARED_BUFFER_SIZE as usize);
+        let challenge_len = challenge.map_or(0, <[u8]>::len);
+        if let Some(c) = challenge {
+            // SAFETY: as in `el3_realm_attest_key`; the challenge is at most 64 bytes.
+            unsafe { core::ptr::copy_nonoverlapping(c.as_ptr(), shared as *mut u8, c.len().min(64)) };
+        }
+        let [x0, x1, x2] = smc3(el3::ATTEST_GET_PLAT_TOKEN, shared, size as u64, challenge_len as u64);
+        el3_result(x0)?;
+        let len = (x1 as usize).min(size);
+        // SAFETY: as in `el3_realm_attest_key`.
+        let src = unsafe { core::slice::from_raw_parts(shared as *const u8, len) };
+        buf[..len].copy_from_slice(src);
+        Ok(PlatformTokenHunk { len, remaining: x2 as usize })
+    }
+
+    /// ISR_EL1.I read at EL2: a physical IRQ is pending (Warden runs with PSTATE.I set).
+    #[inline]
+    fn irq_pending(&self) -> bool {
+        read_sysreg!("isr_el1") & (1 << 7) != 0
+    }
+}
+
+/// PA (identity-mapped, Realm PAS) of the EL3 ↔ RMM shared buffer for the runtime services that
+/// need it (attestation); 0 until the cold boot stores x3 here.
+pub static EL3_SHARED_BUFFER: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// `SMC` with three arguments, returning x0–x2 (the attestation services).
+#[inline]
+fn smc3(fid: u64, a1: u64, a2: u64, a3: u64) -> [u64; 3] {
+    let (x0, x1, x2): (u64, u64, u64);
+    // SAFETY: an EL3 service call; EL3 reads and writes only the shared buffer named in x1 (mapped
+    // for Warden's lifetime); the clobber list covers everything SMCCC lets EL3 change.
+    unsafe {
+        core::arch::asm!(
+            "smc #0",
+            inout("x0") fid => x0,
+            inout("x1") a1 => x1,
+            inout("x2") a2 => x2,
+            inout("x3") a3 => _,
+            out("x4") _, out("x5") _, out("x6") _, out("x7") _,
+            out("x8") _, out("x9") _, out("x10") _, out("x11") _, out("x12") _, out("x13") _,
+            out("x14") _, out("x15") _, out("x16") _, out("x17") _,
+            options(nostack),
+        )
+    };
+    [x0, x1, x2]
 }
 
 /// Parks this CPU for good (DAIF stays masked).

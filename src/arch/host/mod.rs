@@ -23,6 +23,7 @@ use std::vec::Vec;
 
 use warden_abi::addr::{GRANULE_SHIFT, GRANULE_SIZE, Pa};
 
+use crate::platform::machine::PlatformTokenHunk;
 use crate::platform::{DramBank, El3Error, Machine, MachineFeatures, NsAccessFault, RealmTrap, RunConfig, TlbInvalidation};
 use crate::rec::context::RecContext;
 use crate::rec::sysreg::SysregId;
@@ -82,6 +83,31 @@ pub struct HostMachine {
     tlbi: Mutex<Vec<TlbInvalidation>>,
     scripts: Mutex<HashMap<u64, VecDeque<RealmStep>>>,
     id_registers: Mutex<HashMap<SysregId, u64>>,
+    attest: Mutex<HostAttest>,
+    irqs: Mutex<IrqScript>,
+}
+
+/// The host EL3's attestation services: the TEST RAK and a TEST platform token signed with the TEST
+/// IAK for whatever challenge Warden sends (see `attest::test_keys`).
+struct HostAttest {
+    /// Whether EL3 offers the services at all (else `E_RMM_UNK`).
+    available: bool,
+    /// The largest hunk EL3 hands out per call (the shared buffer's size on the machine).
+    hunk: usize,
+    /// `E_RMM_AGAIN` answers still to give before serving the next platform-token call.
+    again: u32,
+    /// The platform token being retrieved, and how much of it was handed out.
+    retrieval: Option<(Vec<u8>, usize)>,
+    /// Calls to each service: (realm key, platform token).
+    calls: (u32, u32),
+}
+
+/// The scripted answers to `irq_pending`: for each poll, in order; `false` once the script is
+/// used up.
+#[derive(Default)]
+struct IrqScript {
+    answers: VecDeque<bool>,
+    polls: u64,
 }
 
 // SAFETY: the arena is plain memory shared between CPUs exactly as DRAM is; who may access which
@@ -108,7 +134,15 @@ impl HostMachine {
                 Region { spec, mem, gpt }
             })
             .collect();
-        Self { regions, features, tlbi: Mutex::new(Vec::new()), scripts: Mutex::new(HashMap::new()), id_registers: Mutex::new(HashMap::new()) }
+        Self {
+            regions,
+            features,
+            tlbi: Mutex::new(Vec::new()),
+            scripts: Mutex::new(HashMap::new()),
+            id_registers: Mutex::new(HashMap::new()),
+            attest: Mutex::new(HostAttest { available: true, hunk: GRANULE_SIZE as usize, again: 0, retrieval: None, calls: (0, 0) }),
+            irqs: Mutex::new(IrqScript::default()),
+        }
     }
 
     /// A typical small machine: 16 MiB of delegable DRAM at 0x8000_0000, a Secure region at
@@ -200,6 +234,36 @@ impl HostMachine {
         self.scripts.lock().expect("scripts poisoned").get(&rec.raw()).map_or(0, VecDeque::len)
     }
 
+    /// Makes EL3's attestation services available (the default) or answer `E_RMM_UNK`.
+    pub fn set_attestation_available(&self, available: bool) {
+        self.attest.lock().expect("attest poisoned").available = available;
+    }
+
+    /// Sets the largest platform-token hunk EL3 hands out per call (default 4 KiB), and how many
+    /// `E_RMM_AGAIN` answers it gives before serving.
+    pub fn set_platform_token_hunks(&self, hunk: usize, again: u32) {
+        let mut a = self.attest.lock().expect("attest poisoned");
+        a.hunk = hunk.max(1);
+        a.again = again;
+    }
+
+    /// Calls Warden made to the attestation services: (RMM_ATTEST_GET_REALM_KEY,
+    /// RMM_ATTEST_GET_PLAT_TOKEN).
+    pub fn attestation_calls(&self) -> (u32, u32) {
+        self.attest.lock().expect("attest poisoned").calls
+    }
+
+    /// Scripts the answers of the next polls of [`Machine::irq_pending`], in order (after the
+    /// script, no IRQ is pending).
+    pub fn script_irqs(&self, answers: impl IntoIterator<Item = bool>) {
+        self.irqs.lock().expect("irqs poisoned").answers.extend(answers);
+    }
+
+    /// How many times Warden polled for a pending IRQ so far.
+    pub fn irq_polls(&self) -> u64 {
+        self.irqs.lock().expect("irqs poisoned").polls
+    }
+
     /// The TLB invalidations requested so far, oldest first; clears the record.
     pub fn take_tlb_invalidations(&self) -> Vec<TlbInvalidation> {
         core::mem::take(&mut *self.tlbi.lock().expect("tlbi record poisoned"))
@@ -282,7 +346,63 @@ impl Machine for HostMachine {
         CPU_ID.with(Cell::get)
     }
 
+    /// Nanoseconds since the first call in this process (monotonic, shared by all CPUs).
+    fn counter(&self) -> u64 {
+        static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        EPOCH.get_or_init(std::time::Instant::now).elapsed().as_nanos() as u64
+    }
+
+    fn counter_frequency(&self) -> u64 {
+        1_000_000_000
+    }
+
     fn features(&self) -> MachineFeatures {
         self.features
+    }
+
+    fn el3_realm_attest_key(&self, buf: &mut [u8]) -> Result<usize, El3Error> {
+        let mut a = self.attest.lock().expect("attest poisoned");
+        a.calls.0 += 1;
+        if !a.available {
+            return Err(El3Error::Other(-1));
+        }
+        let key = crate::attest::test_keys::rak();
+        let dst = buf.get_mut(..key.len()).ok_or(El3Error::Other(-5))?;
+        dst.copy_from_slice(&key);
+        Ok(key.len())
+    }
+
+    fn el3_platform_token(&self, challenge: Option<&[u8]>, buf: &mut [u8]) -> Result<PlatformTokenHunk, El3Error> {
+        let mut a = self.attest.lock().expect("attest poisoned");
+        a.calls.1 += 1;
+        if !a.available {
+            return Err(El3Error::Other(-1));
+        }
+        if a.again > 0 {
+            a.again -= 1;
+            return Err(El3Error::Other(-6));
+        }
+        if let Some(c) = challenge {
+            if ![32, 48, 64].contains(&c.len()) {
+                return Err(El3Error::Other(-5));
+            }
+            a.retrieval = Some((crate::attest::test_keys::platform_token(c), 0));
+        }
+        let hunk = a.hunk;
+        let (token, served) = a.retrieval.as_mut().ok_or(El3Error::Other(-5))?;
+        let len = (token.len() - *served).min(hunk).min(buf.len());
+        buf[..len].copy_from_slice(&token[*served..*served + len]);
+        *served += len;
+        let remaining = token.len() - *served;
+        if remaining == 0 {
+            a.retrieval = None;
+        }
+        Ok(PlatformTokenHunk { len, remaining })
+    }
+
+    fn irq_pending(&self) -> bool {
+        let mut s = self.irqs.lock().expect("irqs poisoned");
+        s.polls += 1;
+        s.answers.pop_front().unwrap_or(false)
     }
 }

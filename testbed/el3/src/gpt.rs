@@ -397,6 +397,31 @@ mod hw {
         pub fn undelegate(pa: u64) -> Result<(), El3Status> {
             Self::locked(|s| super::undelegate(s, &mut Hw, pa))
         }
+
+        /// Runs `f` with the Realm granule at `pa` (the EL3 ↔ RMM shared page) made Root for the
+        /// duration, so that EL3, which runs MMU-off in the Root PAS, can read and write it; then
+        /// gives it back to the Realm PAS. The RMM's cached lines are pushed out first and dropped
+        /// after. Used by the attestation services, whose buffers are in the shared page.
+        pub fn with_realm_granule_as_root<T>(pa: u64, f: impl FnOnce() -> T) -> Result<T, El3Status> {
+            Self::locked(|s| {
+                if super::gpi_of(s, pa) != Some(Gpi::Realm) {
+                    return Err(El3Status::BadPas);
+                }
+                let mut m = Hw;
+                m.clean_inval_pa(pa, Gpi::Realm);
+                m.dsb();
+                super::write_gpi(s, pa, Gpi::Root).ok_or(El3Status::BadAddr)?;
+                m.tlbi_granule(pa);
+                m.dsb();
+                let value = f();
+                m.dsb();
+                super::write_gpi(s, pa, Gpi::Realm).ok_or(El3Status::BadAddr)?;
+                m.tlbi_granule(pa);
+                m.clean_inval_pa(pa, Gpi::Realm);
+                m.dsb();
+                Ok(value)
+            })
+        }
     }
 
     /// Programs GPTBR_EL3/GPCCR_EL3 and turns granule protection checks on for this CPU.

@@ -13,6 +13,7 @@
 
 #[cfg(target_os = "none")]
 mod arch;
+mod attest;
 #[cfg(target_os = "none")]
 mod boot;
 #[cfg(target_os = "none")]

@@ -252,9 +252,19 @@ fn from_realm(cpu: usize, pair: &mut [WorldContext; 2]) -> usize {
             realm.gpr[1] = 0;
             REALM
         }
-        // Attestation is not implemented by this monitor yet.
-        el3::ATTEST_GET_REALM_KEY | el3::ATTEST_GET_PLAT_TOKEN => {
-            realm.gpr[0] = El3Status::Unk.to_x0();
+        // TEST-ONLY attestation material (src/attest.rs).
+        el3::ATTEST_GET_REALM_KEY => {
+            let (status, len) = crate::attest::get_realm_key(realm.gpr[1], realm.gpr[2], realm.gpr[3]);
+            realm.gpr[0] = status.to_x0();
+            realm.gpr[1] = len;
+            REALM
+        }
+        el3::ATTEST_GET_PLAT_TOKEN => {
+            let (status, hunk, remaining) =
+                crate::attest::get_platform_token(realm.gpr[1], realm.gpr[2], realm.gpr[3]);
+            realm.gpr[0] = status.to_x0();
+            realm.gpr[1] = hunk;
+            realm.gpr[2] = remaining;
             REALM
         }
         el3::RMI_REQ_COMPLETE | el3::BOOT_COMPLETE => {

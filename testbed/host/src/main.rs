@@ -25,10 +25,14 @@ mod rmi;
 #[cfg(target_os = "none")]
 mod scenarios;
 #[cfg(target_os = "none")]
+mod select;
+#[cfg(target_os = "none")]
 mod semihosting;
 #[cfg(target_os = "none")]
 mod smc;
 mod text;
+#[cfg(target_os = "none")]
+mod trace;
 
 /// Name of the results file written through semihosting (relative to QEMU's working directory).
 pub const RESULTS_FILE: &str = "testbed-results.txt";
@@ -48,6 +52,10 @@ extern "C" fn host_main(dtb: u64) -> ! {
     let mut results = text::Text::<6144>::new();
     let (mut passed, mut failed) = (0u64, 0u64);
     for scenario in scenarios::ALL {
+        // `cargo xtask … --only <names>` runs a subset (see select.rs).
+        if !select::runs(scenario.name) {
+            continue;
+        }
         // Names the scenario on the console before it runs: if Warden panics (and the driver
         // hangs), the console tail shows which scenario it was.
         println!("host: scenario {}", scenario.name);
@@ -63,7 +71,14 @@ extern "C" fn host_main(dtb: u64) -> ! {
         };
         println!("{verdict} {}: {message}", scenario.name);
         let _ = writeln!(results, "{verdict} {}: {message}", scenario.name);
+        // Warden's trace of the scenario (`trace-<name>.bin`), if it records one (a `trace` build).
+        if let trace::Dump::Failed(why) = trace::dump(scenario.name) {
+            println!("host: trace of {}: {why}", scenario.name);
+        }
     }
+    // The trace cost probe (see trace.rs), after the scenarios so that their traces stay theirs.
+    trace::probe_rmi_cost();
+    let _ = trace::dump("probe");
     println!("{passed} passed, {failed} failed");
     let _ = writeln!(results, "{passed} passed, {failed} failed");
     match semihosting::write_file(RESULTS_FILE, results.as_bytes()) {

@@ -199,6 +199,46 @@ impl<C: Conduit> Rmi<C> {
         let out = self.raw(rmi::DATA_DESTROY, &[rd, ipa])?;
         Ok((out[0], out[1]))
     }
+
+    /// `RMI_REC_CREATE(rd, rec, params_ptr)`.
+    pub fn rec_create(&mut self, rd: u64, rec: u64, params: u64) -> Result<(), RmiError> {
+        self.raw(rmi::REC_CREATE, &[rd, rec, params]).map(|_| ())
+    }
+
+    /// `RMI_REC_DESTROY(rec)`.
+    pub fn rec_destroy(&mut self, rec: u64) -> Result<(), RmiError> {
+        self.raw(rmi::REC_DESTROY, &[rec]).map(|_| ())
+    }
+
+    /// `RMI_REC_ENTER(rec, run_ptr)`: runs the REC until its next exit to the Host, described in
+    /// the `RmiRecExit` half of the `RmiRecRun` at `run`.
+    pub fn rec_enter(&mut self, rec: u64, run: u64) -> Result<(), RmiError> {
+        self.raw(rmi::REC_ENTER, &[rec, run]).map(|_| ())
+    }
+
+    /// `RMI_PSCI_COMPLETE(calling_rec, target_rec, status)`: completes the PSCI call (CPU_ON,
+    /// AFFINITY_INFO) that `calling_rec` exited with; `status` is a PSCI return code.
+    pub fn psci_complete(
+        &mut self,
+        calling: u64,
+        target: u64,
+        status: u64,
+    ) -> Result<(), RmiError> {
+        self.raw(rmi::PSCI_COMPLETE, &[calling, target, status])
+            .map(|_| ())
+    }
+
+    /// `RMI_RTT_SET_RIPAS(rd, rec, base, top)` → X1 = out_top (the change applies to
+    /// `[base, out_top)`; the Host calls again from there until `top`).
+    pub fn rtt_set_ripas(
+        &mut self,
+        rd: u64,
+        rec: u64,
+        base: u64,
+        top: u64,
+    ) -> Result<u64, RmiError> {
+        Ok(self.raw(rmi::RTT_SET_RIPAS, &[rd, rec, base, top])?[0])
+    }
 }
 
 /// `RMI_RTT_READ_ENTRY` outputs.
@@ -346,5 +386,39 @@ mod tests {
             );
         }
         assert_eq!(mock.calls.len(), expect.len());
+    }
+
+    #[test]
+    fn rec_commands() {
+        let mut mock = Mock {
+            calls: Vec::new(),
+            reply: [0, 0x8000_3000, 0, 0, 0],
+        };
+        let mut rmi = Rmi::new(&mut mock);
+        assert!(rmi.rec_create(0x1000, 0x2000, 0x3000).is_ok());
+        assert!(rmi.rec_enter(0x2000, 0x4000).is_ok());
+        assert!(rmi.psci_complete(0x2000, 0x5000, 0).is_ok());
+        assert_eq!(
+            rmi.rtt_set_ripas(0x1000, 0x2000, 0x8000_0000, 0x8000_4000),
+            Ok(0x8000_3000)
+        );
+        assert!(rmi.rec_destroy(0x2000).is_ok());
+        let expect: [&[u64]; 5] = [
+            &[0xC400_015A, 0x1000, 0x2000, 0x3000],
+            &[0xC400_015C, 0x2000, 0x4000],
+            &[0xC400_0164, 0x2000, 0x5000, 0],
+            &[0xC400_0169, 0x1000, 0x2000, 0x8000_0000, 0x8000_4000],
+            &[0xC400_015B, 0x2000],
+        ];
+        for (call, want) in mock.calls.iter().zip(expect) {
+            assert_eq!(&call[..want.len()], want);
+            assert!(call[want.len()..].iter().all(|&r| r == 0));
+        }
+        assert_eq!(mock.calls.len(), expect.len());
+        mock.reply = [3, 0, 0, 0, 0];
+        assert_eq!(
+            Rmi::new(&mut mock).rec_enter(0x2000, 0x4000),
+            Err(RmiError::Status(RmiStatus::new(RmiStatusCode::ErrorRec, 0)))
+        );
     }
 }

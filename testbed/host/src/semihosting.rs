@@ -16,9 +16,22 @@ fn call(op: u64, block: &[u64]) -> u64 {
     ret
 }
 
+/// The longest file name [`write_file`] accepts.
+const MAX_NAME: usize = 127;
+
 /// Writes `contents` to the host file `name` (relative to QEMU's working directory).
 pub fn write_file(name: &str, contents: &[u8]) -> Result<(), &'static str> {
-    let handle = call(SYS_OPEN, &[name.as_ptr() as u64, MODE_W, name.len() as u64]);
+    // QEMU wants a NUL right after the `len` bytes of the name (it checks `name[len] == 0`), which a
+    // `&str` does not promise: copy it into a zeroed buffer.
+    if name.len() > MAX_NAME {
+        return Err("file name too long");
+    }
+    let mut cname = [0u8; MAX_NAME + 1];
+    cname[..name.len()].copy_from_slice(name.as_bytes());
+    let handle = call(
+        SYS_OPEN,
+        &[cname.as_ptr() as u64, MODE_W, name.len() as u64],
+    );
     if handle as i64 == -1 {
         return Err("SYS_OPEN failed");
     }

@@ -64,6 +64,15 @@ pub const ALL: &[Scenario] = &[
         name: "table-race",
         run: table_race::table_race,
     },
+    Scenario {
+        name: "realm-pair",
+        run: realm::realm_pair,
+    },
+    // Last, so that `cargo xtask run` ends with bench-guest's benchmark table.
+    Scenario {
+        name: "realm",
+        run: realm::realm,
+    },
 ];
 
 macro_rules! msg {
@@ -86,6 +95,7 @@ macro_rules! ensure {
 mod bad_realm;
 mod checks;
 mod lifecycle;
+mod realm;
 mod storm;
 mod table_race;
 
@@ -335,8 +345,8 @@ static SECONDARY_RESULT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; M
 /// Set by the primary to let secondaries turn themselves off.
 static RELEASE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
-/// What a CPU started by CPU_ON does: [`JOB_PING`], [`JOB_STORM`] or [`JOB_TABLE_RACE`] (set
-/// before CPU_ON).
+/// What a CPU started by CPU_ON does: [`JOB_PING`], [`JOB_STORM`], [`JOB_TABLE_RACE`] or
+/// [`JOB_REALM`] (set before CPU_ON).
 static JOB: AtomicU64 = AtomicU64::new(JOB_PING);
 /// One RMI round trip and a delegate/undelegate of a per-CPU granule (`psci-cpu-on`).
 const JOB_PING: u64 = 0;
@@ -344,6 +354,8 @@ const JOB_PING: u64 = 0;
 const JOB_STORM: u64 = 1;
 /// The `table-race` scenario's loop.
 const JOB_TABLE_RACE: u64 = 2;
+/// The `realm-pair` scenario: run a REC 0 or the REC 1s of its Realms.
+const JOB_REALM: u64 = 3;
 
 /// Runs on a CPU started by CPU_ON: its job (see [`JOB`]), then reports, waits for release and
 /// calls CPU_OFF.
@@ -353,6 +365,7 @@ extern "C" fn host_secondary_main(cpu: u64) -> ! {
     let ok = match JOB.load(Ordering::SeqCst) {
         JOB_STORM => storm::secondary(cpu),
         JOB_TABLE_RACE => table_race::secondary(cpu),
+        JOB_REALM => realm::secondary(cpu),
         _ => {
             // Proves the RMM warm-booted on this CPU.
             let mut rmi = rmi();
