@@ -52,13 +52,24 @@ fn measured_realm<'h, 'a>(h: &'h Host<'a>) -> Realm<'h, 'a> {
     let src = h.fresh_ns();
     h.write(src, IMAGE);
     let page = h.fresh();
-    assert_eq!(h.status(rmi::DATA_CREATE, &[RD, page, IPA, src, 1]), RmiStatus::SUCCESS);
+    assert_eq!(
+        h.status(rmi::DATA_CREATE, &[RD, page, IPA, src, 1]),
+        RmiStatus::SUCCESS
+    );
     let page2 = h.fresh();
-    assert_eq!(h.status(rmi::DATA_CREATE, &[RD, page2, IPA + 0x1000, src, 0]), RmiStatus::SUCCESS);
+    assert_eq!(
+        h.status(rmi::DATA_CREATE, &[RD, page2, IPA + 0x1000, src, 0]),
+        RmiStatus::SUCCESS
+    );
     let (st, rec) = h.rec_create_with(0, true, PC, GPRS);
     assert_eq!(st, RmiStatus::SUCCESS);
     assert_eq!(h.status(rmi::REALM_ACTIVATE, &[RD]), RmiStatus::SUCCESS);
-    Realm { h, rec, run: h.fresh_ns(), page }
+    Realm {
+        h,
+        rec,
+        run: h.fresh_ns(),
+        page,
+    }
 }
 
 /// The description of [`measured_realm`] for the verifier (with the image inline).
@@ -79,7 +90,11 @@ fn description() -> String {
         ipa = IPA,
         top = IPA + 0x4000,
         ipa2 = IPA + 0x1000,
-        gprs = GPRS.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+        gprs = GPRS
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
     )
 }
 
@@ -97,19 +112,23 @@ impl Realm<'_, '_> {
     fn smc(&self, fid: u64, args: &[u64]) -> ([u64; 9], Vec<RmiRecExitReason>) {
         let regs: Regs = Arc::new(Mutex::new(None));
         let args = args.to_vec();
-        self.h.m.script(Pa(self.rec), move |ctx: &mut RecContext, _| {
-            ctx.pc = PC;
-            ctx.gprs[0] = fid;
-            ctx.gprs[1..=args.len()].copy_from_slice(&args);
-            smc()
-        });
+        self.h
+            .m
+            .script(Pa(self.rec), move |ctx: &mut RecContext, _| {
+                ctx.pc = PC;
+                ctx.gprs[0] = fid;
+                ctx.gprs[1..=args.len()].copy_from_slice(&args);
+                smc()
+            });
         let seen = regs.clone();
-        self.h.m.script(Pa(self.rec), move |ctx: &mut RecContext, _| {
-            assert_eq!(ctx.pc, PC + 4, "the SMC completed");
-            *seen.lock().unwrap() = Some(core::array::from_fn(|i| ctx.gprs[i]));
-            // Back to the test (as if a timer fired).
-            warden::platform::RealmTrap::Irq
-        });
+        self.h
+            .m
+            .script(Pa(self.rec), move |ctx: &mut RecContext, _| {
+                assert_eq!(ctx.pc, PC + 4, "the SMC completed");
+                *seen.lock().unwrap() = Some(core::array::from_fn(|i| ctx.gprs[i]));
+                // Back to the test (as if a timer fired).
+                warden::platform::RealmTrap::Irq
+            });
         let mut exits = Vec::new();
         loop {
             let (st, exit) = self.h.enter(self.rec, self.run);
@@ -125,7 +144,12 @@ impl Realm<'_, '_> {
 
     /// Reads `len` bytes of the Realm's DATA granule `page` at `offset`.
     fn read(&self, page: u64, offset: usize, len: usize) -> Vec<u8> {
-        let g = self.h.rmm.granules().share(Pa(page), GranuleState::Data).unwrap();
+        let g = self
+            .h
+            .rmm
+            .granules()
+            .share(Pa(page), GranuleState::Data)
+            .unwrap();
         let mut b = vec![0u8; len];
         g.read_bytes(offset, &mut b);
         b
@@ -142,8 +166,15 @@ impl Realm<'_, '_> {
         loop {
             let (r, exits) = self.smc(rsi::ATTESTATION_TOKEN_CONTINUE, &[IPA, offset, size]);
             calls += 1;
-            irqs += exits.iter().filter(|&&e| e == RmiRecExitReason::Irq).count();
-            assert!(r[0] == SUCCESS || r[0] == INCOMPLETE, "TOKEN_CONTINUE: {}", r[0]);
+            irqs += exits
+                .iter()
+                .filter(|&&e| e == RmiRecExitReason::Irq)
+                .count();
+            assert!(
+                r[0] == SUCCESS || r[0] == INCOMPLETE,
+                "TOKEN_CONTINUE: {}",
+                r[0]
+            );
             assert!(r[1] <= size);
             token.extend(self.read(self.page, offset as usize, r[1] as usize));
             if r[0] == SUCCESS {
@@ -161,7 +192,12 @@ fn policy(challenge: &[u8; 64]) -> Policy {
         allow_test_platform: true,
         rpv: d.rpv().unwrap(),
         rim: Some(d.expected_rim().unwrap()),
-        rems: [Some(vec![0; 32]), Some(vec![0; 32]), Some(vec![0; 32]), Some(vec![0; 32])],
+        rems: [
+            Some(vec![0; 32]),
+            Some(vec![0; 32]),
+            Some(vec![0; 32]),
+            Some(vec![0; 32]),
+        ],
     }
 }
 
@@ -177,14 +213,25 @@ fn token_verifies_and_the_rim_is_predicted_from_the_description() {
         let report = verify(&token, &policy(&c)).expect("the token verifies");
         assert!(report.platform_signature_checked);
         assert_eq!(report.token.realm_claims.hash_algo, "sha-256");
-        assert_eq!(report.token.realm_claims.profile.as_deref(), Some("tag:arm.com,2023:realm#1.0.0"));
+        assert_eq!(
+            report.token.realm_claims.profile.as_deref(),
+            Some("tag:arm.com,2023:realm#1.0.0")
+        );
         // The RIM in the token is the one Warden holds.
         let rd = h.rmm.granules().share(Pa(RD), GranuleState::Rd).unwrap();
-        let rim = rd.object::<warden::realm::Rd>().measurements().get(0).copied().unwrap();
+        let rim = rd
+            .object::<warden::realm::Rd>()
+            .measurements()
+            .get(0)
+            .copied()
+            .unwrap();
         assert_eq!(report.token.realm_claims.rim, rim[..32]);
         // EL3 was asked once for the key and the platform token (then cached).
         let (again, ..) = realm.token(&c, 0, 4096);
-        assert_eq!(again, token, "deterministic signature: the same token again");
+        assert_eq!(
+            again, token,
+            "deterministic signature: the same token again"
+        );
         assert_eq!(h.m.attestation_calls(), (1, 1));
         // A wrong challenge or RIM is refused.
         let mut p = policy(&c);
@@ -244,7 +291,11 @@ fn signing_is_interrupted_and_resumed_without_losing_work() {
         assert_eq!(got, want, "the same token");
         assert_eq!(irqs, 3);
         assert_eq!(calls, 4, "three interrupted calls and the last one");
-        assert_eq!(h.m.irq_polls() - polls_whole, polls_whole, "no step was done twice");
+        assert_eq!(
+            h.m.irq_polls() - polls_whole,
+            polls_whole,
+            "no step was done twice"
+        );
         // An interrupt storm: a pending IRQ at every poll still makes progress (one step per call).
         h.m.script_irqs(vec![true; 1000]);
         let (got, _, calls, irqs) = realm.token(&c, 0, 4096);
@@ -324,7 +375,10 @@ fn every_error_path() {
         verify(&token, &policy(&c)).unwrap();
         // Done: the session is over.
         let (r, _) = realm.smc(rsi::ATTESTATION_TOKEN_CONTINUE, &[IPA, 0, 4096]);
-        assert_eq!(r[0], ERROR_STATE, "no token in progress after the last bytes");
+        assert_eq!(
+            r[0], ERROR_STATE,
+            "no token in progress after the last bytes"
+        );
     });
 }
 
@@ -372,7 +426,9 @@ fn platform_token_in_small_hunks_with_busy_el3() {
         let (token, ..) = realm.token(&challenge(), 0, 4096);
         verify(&token, &policy(&challenge())).unwrap();
         let (_, plat_calls) = h.m.attestation_calls();
-        let hunks = warden::attest::test_keys::bound_platform_token().len().div_ceil(100) as u32;
+        let hunks = warden::attest::test_keys::bound_platform_token()
+            .len()
+            .div_ceil(100) as u32;
         assert!(hunks > 1);
         assert_eq!(plat_calls, 3 + hunks, "three E_RMM_AGAIN, then the hunks");
     });

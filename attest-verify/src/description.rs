@@ -58,9 +58,23 @@ impl Num {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Step {
-    InitRipas { base: Num, top: Num, level: i8 },
-    Data { ipa: Num, file: Option<String>, hex: Option<String>, offset: Option<Num>, measured: bool },
-    Rec { pc: Num, gprs: Option<Vec<Num>>, runnable: Option<bool> },
+    InitRipas {
+        base: Num,
+        top: Num,
+        level: i8,
+    },
+    Data {
+        ipa: Num,
+        file: Option<String>,
+        hex: Option<String>,
+        offset: Option<Num>,
+        measured: bool,
+    },
+    Rec {
+        pc: Num,
+        gprs: Option<Vec<Num>>,
+        runnable: Option<bool>,
+    },
 }
 
 /// A Realm as its owner describes it (see the module docs).
@@ -89,13 +103,21 @@ pub struct RealmDescription {
 
 /// Parses hex (whitespace and a leading "0x" allowed).
 pub fn parse_hex(s: &str) -> Result<Vec<u8>, Error> {
-    let s: String = s.trim().trim_start_matches("0x").chars().filter(|c| !c.is_whitespace()).collect();
-    if s.len() % 2 != 0 {
+    let s: String = s
+        .trim()
+        .trim_start_matches("0x")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    if !s.len().is_multiple_of(2) {
         return Err(Error("odd number of hex digits".into()));
     }
     (0..s.len())
         .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| Error(format!("bad hex near {:?}", &s[i..(i + 2).min(s.len())]))))
+        .map(|i| {
+            u8::from_str_radix(&s[i..i + 2], 16)
+                .map_err(|_| Error(format!("bad hex near {:?}", &s[i..(i + 2).min(s.len())])))
+        })
         .collect()
 }
 
@@ -107,7 +129,8 @@ impl RealmDescription {
 
     /// Reads a description file; relative image paths are taken from the file's directory.
     pub fn load(path: &std::path::Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error(format!("{}: {e}", path.display())))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error(format!("{}: {e}", path.display())))?;
         let mut d = Self::from_json(&text)?;
         d.base_dir = path.parent().map(std::path::Path::to_path_buf);
         Ok(d)
@@ -138,7 +161,11 @@ impl RealmDescription {
         match self.hash_algo.as_str() {
             "sha-256" => out[..32].copy_from_slice(&Sha256::digest(data)),
             "sha-512" => out.copy_from_slice(&Sha512::digest(data)),
-            other => return Err(Error(format!("unsupported hash_algo {other:?} (sha-256 or sha-512)"))),
+            other => {
+                return Err(Error(format!(
+                    "unsupported hash_algo {other:?} (sha-256 or sha-512)"
+                )));
+            }
         }
         Ok(out)
     }
@@ -147,15 +174,26 @@ impl RealmDescription {
         if self.hash_algo == "sha-512" { 64 } else { 32 }
     }
 
-    fn image(&self, file: &Option<String>, hex: &Option<String>, offset: u64) -> Result<[u8; 4096], Error> {
+    fn image(
+        &self,
+        file: &Option<String>,
+        hex: &Option<String>,
+        offset: u64,
+    ) -> Result<[u8; 4096], Error> {
         let bytes = match (file, hex) {
             (Some(f), None) => {
                 let path = match &self.base_dir {
                     Some(dir) if std::path::Path::new(f).is_relative() => dir.join(f),
                     _ => std::path::PathBuf::from(f),
                 };
-                let all = std::fs::read(&path).map_err(|e| Error(format!("{}: {e}", path.display())))?;
-                all.get(offset as usize..).unwrap_or(&[]).iter().take(4096).copied().collect()
+                let all =
+                    std::fs::read(&path).map_err(|e| Error(format!("{}: {e}", path.display())))?;
+                all.get(offset as usize..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .take(4096)
+                    .copied()
+                    .collect()
             }
             (None, Some(h)) => parse_hex(h)?,
             (None, None) => Vec::new(),
@@ -201,12 +239,16 @@ impl RealmDescription {
                         3 => 12,
                         2 => 21,
                         1 => 30,
-                        _ => return Err(Error(format!("init_ripas level {level} is not 1, 2 or 3"))),
+                        _ => {
+                            return Err(Error(format!("init_ripas level {level} is not 1, 2 or 3")));
+                        }
                     };
                     let (base, top) = (base.get(), top.get());
                     let size = 1u64 << shift;
                     if base % size != 0 || top <= base {
-                        return Err(Error(format!("init_ripas [{base:#x}, {top:#x}) is not a range of level-{level} entries")));
+                        return Err(Error(format!(
+                            "init_ripas [{base:#x}, {top:#x}) is not a range of level-{level} entries"
+                        )));
                     }
                     let mut entry = base;
                     while entry < top {
@@ -217,7 +259,13 @@ impl RealmDescription {
                         entry += size;
                     }
                 }
-                Step::Data { ipa, file, hex, offset, measured } => {
+                Step::Data {
+                    ipa,
+                    file,
+                    hex,
+                    offset,
+                    measured,
+                } => {
                     let mut d = Self::descriptor(0, &rim);
                     d[0x50..0x58].copy_from_slice(&ipa.get().to_le_bytes());
                     d[0x58..0x60].copy_from_slice(&u64::from(*measured).to_le_bytes());
@@ -239,7 +287,8 @@ impl RealmDescription {
                         return Err(Error("a REC has at most 8 measured gprs".into()));
                     }
                     for (i, g) in gprs.iter().enumerate() {
-                        params[0x300 + 8 * i..0x308 + 8 * i].copy_from_slice(&g.get().to_le_bytes());
+                        params[0x300 + 8 * i..0x308 + 8 * i]
+                            .copy_from_slice(&g.get().to_le_bytes());
                     }
                     let content = self.hash(&params)?;
                     let mut d = Self::descriptor(1, &rim);

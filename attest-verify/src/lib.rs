@@ -136,8 +136,10 @@ pub struct Report {
     pub platform_signature_checked: bool,
 }
 
-fn map_get<'v>(map: &'v [(Value, Value)], key: i128) -> Option<&'v Value> {
-    map.iter().find(|(k, _)| k.as_integer().map(i128::from) == Some(key)).map(|(_, v)| v)
+fn map_get(map: &[(Value, Value)], key: i128) -> Option<&Value> {
+    map.iter()
+        .find(|(k, _)| k.as_integer().map(i128::from) == Some(key))
+        .map(|(_, v)| v)
 }
 
 fn bytes(map: &[(Value, Value)], key: i128, what: &str) -> Result<Vec<u8>, Error> {
@@ -157,8 +159,12 @@ fn text(map: &[(Value, Value)], key: i128, what: &str) -> Result<String, Error> 
 }
 
 fn payload_map(sign1: &CoseSign1, what: &str) -> Result<Vec<(Value, Value)>, Error> {
-    let payload = sign1.payload.as_ref().ok_or_else(|| Error(format!("the {what} token has no payload")))?;
-    let value: Value = ciborium::from_reader(payload.as_slice()).map_err(|e| Error(format!("the {what} claims are not CBOR: {e}")))?;
+    let payload = sign1
+        .payload
+        .as_ref()
+        .ok_or_else(|| Error(format!("the {what} token has no payload")))?;
+    let value: Value = ciborium::from_reader(payload.as_slice())
+        .map_err(|e| Error(format!("the {what} claims are not CBOR: {e}")))?;
     match value {
         Value::Map(m) => Ok(m),
         _ => err(format!("the {what} claims are not a map")),
@@ -168,7 +174,9 @@ fn payload_map(sign1: &CoseSign1, what: &str) -> Result<Vec<(Value, Value)>, Err
 fn check_es384(sign1: &CoseSign1, what: &str) -> Result<(), Error> {
     match &sign1.protected.header.alg {
         Some(coset::Algorithm::Assigned(iana::Algorithm::ES384)) => Ok(()),
-        other => err(format!("the {what} token is not signed with ES384 (alg {other:?})")),
+        other => err(format!(
+            "the {what} token is not signed with ES384 (alg {other:?})"
+        )),
     }
 }
 
@@ -195,25 +203,42 @@ pub fn hash_named(algo: &str, data: &[u8]) -> Option<Vec<u8>> {
 /// Decodes a CCA token and checks its structure and claim types (no signature checked).
 pub fn decode(token: &[u8]) -> Result<Token, Error> {
     let value: Value = ciborium::from_reader(token).map_err(|e| Error(format!("not CBOR: {e}")))?;
-    let Value::Tag(TAG_CCA, inner) = value else { return err("not a CCA token (CBOR tag 399)") };
-    let Value::Map(map) = *inner else { return err("the CCA collection is not a map") };
+    let Value::Tag(TAG_CCA, inner) = value else {
+        return err("not a CCA token (CBOR tag 399)");
+    };
+    let Value::Map(map) = *inner else {
+        return err("the CCA collection is not a map");
+    };
     if map.len() != 2 {
-        return err(format!("the CCA collection has {} entries, not 2", map.len()));
+        return err(format!(
+            "the CCA collection has {} entries, not 2",
+            map.len()
+        ));
     }
     let platform = bytes(&map, KEY_PLATFORM, "platform token")?;
     let realm = bytes(&map, KEY_REALM, "realm token")?;
-    let platform = CoseSign1::from_tagged_slice(&platform).map_err(|e| Error(format!("the platform token is not a COSE_Sign1_Tagged: {e:?}")))?;
-    let realm = CoseSign1::from_tagged_slice(&realm).map_err(|e| Error(format!("the realm token is not a COSE_Sign1_Tagged: {e:?}")))?;
+    let platform = CoseSign1::from_tagged_slice(&platform).map_err(|e| {
+        Error(format!(
+            "the platform token is not a COSE_Sign1_Tagged: {e:?}"
+        ))
+    })?;
+    let realm = CoseSign1::from_tagged_slice(&realm)
+        .map_err(|e| Error(format!("the realm token is not a COSE_Sign1_Tagged: {e:?}")))?;
     check_es384(&realm, "realm")?;
     check_es384(&platform, "platform")?;
 
     let c = payload_map(&realm, "realm")?;
     let hash_algo = text(&c, 44236, "hash algo id")?;
-    let len = digest_len(&hash_algo).filter(|&l| l != 48).ok_or_else(|| Error(format!("unknown measurement algorithm {hash_algo:?}")))?;
+    let len = digest_len(&hash_algo)
+        .filter(|&l| l != 48)
+        .ok_or_else(|| Error(format!("unknown measurement algorithm {hash_algo:?}")))?;
     let measurement = |key, what: &str| -> Result<Vec<u8>, Error> {
         let m = bytes(&c, key, what)?;
         if m.len() != len {
-            return err(format!("claim {key} ({what}) is {} bytes, not {len}", m.len()));
+            return err(format!(
+                "claim {key} ({what}) is {} bytes, not {len}",
+                m.len()
+            ));
         }
         Ok(m)
     };
@@ -234,7 +259,10 @@ pub fn decode(token: &[u8]) -> Result<Token, Error> {
     };
     let challenge = bytes(&c, 10, "challenge")?;
     if challenge.len() != 64 {
-        return err(format!("the realm challenge is {} bytes, not 64", challenge.len()));
+        return err(format!(
+            "the realm challenge is {} bytes, not 64",
+            challenge.len()
+        ));
     }
     let rpv = bytes(&c, 44235, "personalization value")?;
     if rpv.len() != 64 {
@@ -247,9 +275,20 @@ pub fn decode(token: &[u8]) -> Result<Token, Error> {
     };
     let pub_key_hash_algo = text(&c, 44240, "public key hash algo id")?;
     if digest_len(&pub_key_hash_algo).is_none() {
-        return err(format!("unknown public key hash algorithm {pub_key_hash_algo:?}"));
+        return err(format!(
+            "unknown public key hash algorithm {pub_key_hash_algo:?}"
+        ));
     }
-    let realm_claims = RealmClaims { challenge, profile, rpv, hash_algo, rak_pub: bytes(&c, 44237, "public key")?, rim, rems, pub_key_hash_algo };
+    let realm_claims = RealmClaims {
+        challenge,
+        profile,
+        rpv,
+        hash_algo,
+        rak_pub: bytes(&c, 44237, "public key")?,
+        rim,
+        rems,
+        pub_key_hash_algo,
+    };
     if c.len() != 7 + usize::from(realm_claims.profile.is_some()) {
         return err("the realm claims contain unknown claims");
     }
@@ -263,23 +302,40 @@ pub fn decode(token: &[u8]) -> Result<Token, Error> {
     let platform_claims = PlatformClaims {
         challenge: bytes(&p, 10, "platform challenge")?,
         profile: map_get(&p, 265).and_then(Value::as_text).map(str::to_owned),
-        lifecycle: map_get(&p, 2395).and_then(Value::as_integer).and_then(|i| u64::try_from(i).ok()),
+        lifecycle: map_get(&p, 2395)
+            .and_then(Value::as_integer)
+            .and_then(|i| u64::try_from(i).ok()),
         implementation_id: map_get(&p, 2396).and_then(Value::as_bytes).cloned(),
         instance_id: map_get(&p, 256).and_then(Value::as_bytes).cloned(),
-        verification_service: map_get(&p, 2400).and_then(Value::as_text).map(str::to_owned),
+        verification_service: map_get(&p, 2400)
+            .and_then(Value::as_text)
+            .map(str::to_owned),
         sw_components,
     };
-    Ok(Token { platform, realm, platform_claims, realm_claims })
+    Ok(Token {
+        platform,
+        realm,
+        platform_claims,
+        realm_claims,
+    })
 }
 
 /// The SEC1 point of an EC2 P-384 COSE_Key.
 pub fn cose_key_to_sec1(key: &[u8]) -> Result<Vec<u8>, Error> {
-    let k = CoseKey::from_slice(key).map_err(|e| Error(format!("the RAK is not a COSE_Key: {e:?}")))?;
+    let k =
+        CoseKey::from_slice(key).map_err(|e| Error(format!("the RAK is not a COSE_Key: {e:?}")))?;
     if k.kty != coset::KeyType::Assigned(iana::KeyType::EC2) {
         return err("the RAK is not an EC2 key");
     }
-    let param = |l: i64| k.params.iter().find(|(label, _)| *label == Label::Int(l)).map(|(_, v)| v);
-    if param(-1).and_then(Value::as_integer).map(i128::from) != Some(iana::EllipticCurve::P_384 as i128) {
+    let param = |l: i64| {
+        k.params
+            .iter()
+            .find(|(label, _)| *label == Label::Int(l))
+            .map(|(_, v)| v)
+    };
+    if param(-1).and_then(Value::as_integer).map(i128::from)
+        != Some(iana::EllipticCurve::P_384 as i128)
+    {
         return err("the RAK is not on P-384");
     }
     let coord = |l| match param(l) {
@@ -293,10 +349,13 @@ pub fn cose_key_to_sec1(key: &[u8]) -> Result<Vec<u8>, Error> {
 }
 
 fn verify_sign1(sign1: &CoseSign1, sec1: &[u8], what: &str) -> Result<(), Error> {
-    let key = VerifyingKey::from_sec1_bytes(sec1).map_err(|_| Error(format!("the {what} key is not a P-384 point")))?;
+    let key = VerifyingKey::from_sec1_bytes(sec1)
+        .map_err(|_| Error(format!("the {what} key is not a P-384 point")))?;
     sign1.verify_signature(b"", |sig, data| {
-        let sig = Signature::from_slice(sig).map_err(|_| Error(format!("the {what} signature is not 96 bytes")))?;
-        key.verify(data, &sig).map_err(|_| Error(format!("the {what} token's signature does not verify")))
+        let sig = Signature::from_slice(sig)
+            .map_err(|_| Error(format!("the {what} signature is not 96 bytes")))?;
+        key.verify(data, &sig)
+            .map_err(|_| Error(format!("the {what} token's signature does not verify")))
     })
 }
 
@@ -304,7 +363,10 @@ fn verify_sign1(sign1: &CoseSign1, sec1: &[u8], what: &str) -> Result<(), Error>
 pub fn test_iak() -> Vec<u8> {
     let d = Sha384::digest(TEST_IAK_SEED.as_bytes());
     let sk = p384::ecdsa::SigningKey::from_slice(&d).expect("the TEST IAK seed gives a valid key");
-    VerifyingKey::from(&sk).to_sec1_point(false).as_bytes().to_vec()
+    VerifyingKey::from(&sk)
+        .to_sec1_point(false)
+        .as_bytes()
+        .to_vec()
 }
 
 fn hex(b: &[u8]) -> String {
@@ -319,7 +381,9 @@ pub fn verify(token: &[u8], policy: &Policy) -> Result<Report, Error> {
     verify_sign1(&t.realm, &rak, "realm")?;
     let rak_hash = hash_named(&rc.pub_key_hash_algo, &rc.rak_pub).expect("checked by decode");
     if t.platform_claims.challenge != rak_hash {
-        return err("the platform token is not bound to the RAK (platform challenge ≠ hash of the RAK)");
+        return err(
+            "the platform token is not bound to the RAK (platform challenge ≠ hash of the RAK)",
+        );
     }
     let platform_signature_checked = match &policy.iak {
         Some(iak) => {
@@ -329,14 +393,27 @@ pub fn verify(token: &[u8], policy: &Policy) -> Result<Report, Error> {
         None => false,
     };
     if t.platform_claims.profile.as_deref() != Some(PLATFORM_PROFILE) {
-        return err(format!("unexpected platform profile {:?}", t.platform_claims.profile));
+        return err(format!(
+            "unexpected platform profile {:?}",
+            t.platform_claims.profile
+        ));
     }
-    let secured = t.platform_claims.lifecycle.is_some_and(|l| (LIFECYCLE_SECURED_MIN..=LIFECYCLE_SECURED_MAX).contains(&l));
+    let secured = t
+        .platform_claims
+        .lifecycle
+        .is_some_and(|l| (LIFECYCLE_SECURED_MIN..=LIFECYCLE_SECURED_MAX).contains(&l));
     if !secured && !policy.allow_test_platform {
-        return err(format!("the platform is not in a secured lifecycle state ({:?}): a TEST platform?", t.platform_claims.lifecycle));
+        return err(format!(
+            "the platform is not in a secured lifecycle state ({:?}): a TEST platform?",
+            t.platform_claims.lifecycle
+        ));
     }
     let expect = |name: &str, got: &[u8], want: &Option<Vec<u8>>| match want {
-        Some(w) if w.as_slice() != got => err(format!("{name} mismatch: token {} expected {}", hex(got), hex(w))),
+        Some(w) if w.as_slice() != got => err(format!(
+            "{name} mismatch: token {} expected {}",
+            hex(got),
+            hex(w)
+        )),
         _ => Ok(()),
     };
     expect("challenge", &rc.challenge, &policy.challenge)?;
@@ -345,5 +422,8 @@ pub fn verify(token: &[u8], policy: &Policy) -> Result<Report, Error> {
     for (i, (got, want)) in rc.rems.iter().zip(&policy.rems).enumerate() {
         expect(&format!("REM{i}"), got, want)?;
     }
-    Ok(Report { token: t, platform_signature_checked })
+    Ok(Report {
+        token: t,
+        platform_signature_checked,
+    })
 }

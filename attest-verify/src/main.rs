@@ -53,7 +53,10 @@ fn hex(b: &[u8]) -> String {
 
 fn run(args: Args) -> Result<(), String> {
     let token = std::fs::read(&args.token).map_err(|e| format!("{}: {e}", args.token.display()))?;
-    let mut policy = Policy { allow_test_platform: args.allow_test_platform, ..Policy::default() };
+    let mut policy = Policy {
+        allow_test_platform: args.allow_test_platform,
+        ..Policy::default()
+    };
     if let Some(c) = &args.challenge {
         let mut c = parse_hex(c).map_err(|e| e.0)?;
         if c.len() > 64 {
@@ -69,7 +72,12 @@ fn run(args: Args) -> Result<(), String> {
         }
         Some(h) => policy.iak = Some(parse_hex(h).map_err(|e| e.0)?),
         None if args.no_platform_signature => {}
-        None => return Err("give --iak (or --no-platform-signature to skip the platform token's signature)".into()),
+        None => {
+            return Err(
+                "give --iak (or --no-platform-signature to skip the platform token's signature)"
+                    .into(),
+            );
+        }
     }
     if let Some(path) = &args.realm {
         let d = RealmDescription::load(path).map_err(|e| e.0)?;
@@ -93,7 +101,10 @@ fn run(args: Args) -> Result<(), String> {
     let c = &report.token.realm_claims;
     if args.verbose {
         println!("realm challenge   {}", hex(&c.challenge));
-        println!("realm profile     {}", c.profile.as_deref().unwrap_or("(none)"));
+        println!(
+            "realm profile     {}",
+            c.profile.as_deref().unwrap_or("(none)")
+        );
         println!("RPV               {}", hex(&c.rpv));
         println!("hash algo         {}", c.hash_algo);
         println!("RAK (COSE_Key)    {}", hex(&c.rak_pub));
@@ -102,14 +113,28 @@ fn run(args: Args) -> Result<(), String> {
             println!("REM{i}              {}", hex(r));
         }
         let p = &report.token.platform_claims;
-        println!("platform profile  {}", p.profile.as_deref().unwrap_or("(none)"));
+        println!(
+            "platform profile  {}",
+            p.profile.as_deref().unwrap_or("(none)")
+        );
         println!("platform lifecycle {:#06x}", p.lifecycle.unwrap_or(0));
-        println!("verification svc  {}", p.verification_service.as_deref().unwrap_or("(none)"));
+        println!(
+            "verification svc  {}",
+            p.verification_service.as_deref().unwrap_or("(none)")
+        );
     }
     println!(
         "OK: realm signature, platform binding{}, claims{}{} verified",
-        if report.platform_signature_checked { ", platform signature" } else { " (platform signature NOT checked)" },
-        if policy.challenge.is_some() { ", challenge" } else { "" },
+        if report.platform_signature_checked {
+            ", platform signature"
+        } else {
+            " (platform signature NOT checked)"
+        },
+        if policy.challenge.is_some() {
+            ", challenge"
+        } else {
+            ""
+        },
         if policy.rim.is_some() { ", RIM" } else { "" },
     );
     Ok(())

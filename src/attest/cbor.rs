@@ -46,7 +46,11 @@ pub const fn str_len(len: usize) -> usize {
 
 /// Bytes of an integer key or value (major 0 or 1).
 pub const fn int_len(value: i64) -> usize {
-    if value >= 0 { head_len(value as u64) } else { head_len((-1 - value) as u64) }
+    if value >= 0 {
+        head_len(value as u64)
+    } else {
+        head_len((-1 - value) as u64)
+    }
 }
 
 /// Writes CBOR items one after another into a borrowed buffer.
@@ -78,7 +82,11 @@ impl<'b> Writer<'b> {
 
     /// Appends raw bytes (an already encoded item, or a string's contents after its head).
     pub fn raw(&mut self, bytes: &[u8]) -> Result<&mut Self, Overflow> {
-        let end = self.pos.checked_add(bytes.len()).filter(|&e| e <= self.buf.len()).ok_or(Overflow)?;
+        let end = self
+            .pos
+            .checked_add(bytes.len())
+            .filter(|&e| e <= self.buf.len())
+            .ok_or(Overflow)?;
         self.buf[self.pos..end].copy_from_slice(bytes);
         self.pos = end;
         Ok(self)
@@ -113,7 +121,11 @@ impl<'b> Writer<'b> {
 
     /// An integer (major 0 for ≥ 0, major 1 otherwise).
     pub fn int(&mut self, value: i64) -> Result<&mut Self, Overflow> {
-        if value >= 0 { self.head(Major::Uint, value as u64) } else { self.head(Major::Nint, (-1 - value) as u64) }
+        if value >= 0 {
+            self.head(Major::Uint, value as u64)
+        } else {
+            self.head(Major::Nint, (-1 - value) as u64)
+        }
     }
 
     /// A byte string.
@@ -123,7 +135,8 @@ impl<'b> Writer<'b> {
 
     /// A text string.
     pub fn tstr(&mut self, text: &str) -> Result<&mut Self, Overflow> {
-        self.head(Major::Tstr, text.len() as u64)?.raw(text.as_bytes())
+        self.head(Major::Tstr, text.len() as u64)?
+            .raw(text.as_bytes())
     }
 
     /// The head of an array of `n` items.
@@ -159,15 +172,30 @@ mod tests {
         assert_eq!(enc(|w| w.int(23).map(drop)), [0x17]);
         assert_eq!(enc(|w| w.int(24).map(drop)), [0x18, 0x18]);
         assert_eq!(enc(|w| w.int(1000).map(drop)), [0x19, 0x03, 0xE8]);
-        assert_eq!(enc(|w| w.int(1_000_000).map(drop)), [0x1A, 0x00, 0x0F, 0x42, 0x40]);
-        assert_eq!(enc(|w| w.int(1_000_000_000_000).map(drop)), [0x1B, 0, 0, 0, 0xE8, 0xD4, 0xA5, 0x10, 0]);
+        assert_eq!(
+            enc(|w| w.int(1_000_000).map(drop)),
+            [0x1A, 0x00, 0x0F, 0x42, 0x40]
+        );
+        assert_eq!(
+            enc(|w| w.int(1_000_000_000_000).map(drop)),
+            [0x1B, 0, 0, 0, 0xE8, 0xD4, 0xA5, 0x10, 0]
+        );
         assert_eq!(enc(|w| w.int(-1).map(drop)), [0x20]);
         assert_eq!(enc(|w| w.int(-100).map(drop)), [0x38, 0x63]);
         assert_eq!(enc(|w| w.int(-1000).map(drop)), [0x39, 0x03, 0xE7]);
         assert_eq!(enc(|w| w.bstr(&[1, 2, 3, 4]).map(drop)), [0x44, 1, 2, 3, 4]);
-        assert_eq!(enc(|w| w.tstr("IETF").map(drop)), [0x64, b'I', b'E', b'T', b'F']);
-        assert_eq!(enc(|w| w.tag(1)?.int(1_363_896_240).map(drop)), [0xC1, 0x1A, 0x51, 0x4B, 0x67, 0xB0]);
-        assert_eq!(enc(|w| w.array(3)?.int(1)?.int(2)?.int(3).map(drop)), [0x83, 1, 2, 3]);
+        assert_eq!(
+            enc(|w| w.tstr("IETF").map(drop)),
+            [0x64, b'I', b'E', b'T', b'F']
+        );
+        assert_eq!(
+            enc(|w| w.tag(1)?.int(1_363_896_240).map(drop)),
+            [0xC1, 0x1A, 0x51, 0x4B, 0x67, 0xB0]
+        );
+        assert_eq!(
+            enc(|w| w.array(3)?.int(1)?.int(2)?.int(3).map(drop)),
+            [0x83, 1, 2, 3]
+        );
         assert_eq!(enc(|w| w.map(0).map(drop)), [0xA0]);
         // The CCA collection tag and claim keys.
         assert_eq!(enc(|w| w.tag(399).map(drop)), [0xD9, 0x01, 0x8F]);
@@ -177,7 +205,17 @@ mod tests {
 
     #[test]
     fn lengths_match_what_is_written() {
-        for v in [0u64, 23, 24, 255, 256, 65535, 65536, u32::MAX as u64, u32::MAX as u64 + 1] {
+        for v in [
+            0u64,
+            23,
+            24,
+            255,
+            256,
+            65535,
+            65536,
+            u32::MAX as u64,
+            u32::MAX as u64 + 1,
+        ] {
             let mut buf = [0u8; 9];
             let mut w = Writer::new(&mut buf);
             w.head(Major::Uint, v).unwrap();

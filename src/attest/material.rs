@@ -36,7 +36,12 @@ pub struct Material {
 
 impl Material {
     const fn empty() -> Self {
-        Self { rak: [0; RAK_BYTES], rak_pub: [0; COSE_KEY_BYTES], platform: [0; MAX_PLATFORM_TOKEN_BYTES], platform_len: 0 }
+        Self {
+            rak: [0; RAK_BYTES],
+            rak_pub: [0; COSE_KEY_BYTES],
+            platform: [0; MAX_PLATFORM_TOKEN_BYTES],
+            platform_len: 0,
+        }
     }
 
     /// The platform token (a `COSE_Sign1_Tagged`, as EL3 gave it).
@@ -79,18 +84,27 @@ impl Default for AttestCache {
 impl AttestCache {
     /// Nothing fetched yet.
     pub fn new() -> Self {
-        Self { state: AtomicU8::new(EMPTY), material: UnsafeCell::new(Material::empty()) }
+        Self {
+            state: AtomicU8::new(EMPTY),
+            material: UnsafeCell::new(Material::empty()),
+        }
     }
 
     /// The material, fetching it from EL3 through `machine` on first use.
     pub fn get<M: Machine>(&self, machine: &M) -> Result<&Material, MaterialError> {
         loop {
-            match self.state.compare_exchange(EMPTY, BUSY, Ordering::Acquire, Ordering::Acquire) {
+            match self
+                .state
+                .compare_exchange(EMPTY, BUSY, Ordering::Acquire, Ordering::Acquire)
+            {
                 Ok(_) => {
                     // SAFETY: this CPU moved the state to BUSY: nobody else reads or writes the
                     // material until it stores READY or EMPTY.
-                    let r = self.material.with_mut(|p| fetch(machine, unsafe { &mut *p }));
-                    self.state.store(if r.is_ok() { READY } else { EMPTY }, Ordering::Release);
+                    let r = self
+                        .material
+                        .with_mut(|p| fetch(machine, unsafe { &mut *p }));
+                    self.state
+                        .store(if r.is_ok() { READY } else { EMPTY }, Ordering::Release);
                     r?;
                 }
                 Err(READY) => {
@@ -107,7 +121,9 @@ impl AttestCache {
 /// Fetches the RAK and the platform token bound to it.
 fn fetch<M: Machine>(machine: &M, m: &mut Material) -> Result<(), MaterialError> {
     let mut key = [0u8; 2 * RAK_BYTES];
-    let n = machine.el3_realm_attest_key(&mut key).map_err(MaterialError::El3)?;
+    let n = machine
+        .el3_realm_attest_key(&mut key)
+        .map_err(MaterialError::El3)?;
     if n != RAK_BYTES {
         return Err(MaterialError::BadKey);
     }
@@ -133,7 +149,11 @@ fn fetch<M: Machine>(machine: &M, m: &mut Material) -> Result<(), MaterialError>
                 again = 0;
                 m.platform_len += hunk.len;
                 if hunk.remaining == 0 {
-                    return if m.platform_len == 0 { Err(MaterialError::BadToken) } else { Ok(()) };
+                    return if m.platform_len == 0 {
+                        Err(MaterialError::BadToken)
+                    } else {
+                        Ok(())
+                    };
                 }
             }
             Err(El3Error::Other(AGAIN)) if again < MAX_AGAIN => {

@@ -49,7 +49,8 @@ pub use material::AttestCache;
 
 /// The largest CCA token Warden can produce (what TOKEN_INIT reports when the material is not
 /// available).
-pub const MAX_TOKEN_BYTES: usize = token::cca_len(material::MAX_PLATFORM_TOKEN_BYTES, MAX_REALM_TOKEN_BYTES);
+pub const MAX_TOKEN_BYTES: usize =
+    token::cca_len(material::MAX_PLATFORM_TOKEN_BYTES, MAX_REALM_TOKEN_BYTES);
 
 /// Index of the REC auxiliary granule holding the session header and the Realm token.
 const AUX_TOKEN: usize = 1;
@@ -94,7 +95,11 @@ impl Header {
 
     fn from_bytes(b: &[u8; 24]) -> Self {
         let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-        Self { state: word(0), copied: word(8), realm_len: word(16) }
+        Self {
+            state: word(0),
+            copied: word(8),
+            realm_len: word(16),
+        }
     }
 }
 
@@ -123,7 +128,10 @@ fn finish(inner: &mut RecInner, status: RsiStatus, results: &[u64]) -> Flow {
 impl<M: Machine> RecRun<'_, '_, M> {
     fn aux(&self, index: usize) -> Option<crate::granule::Shared<'_, '_, M>> {
         let pa = *self.rec.aux().get(index)?;
-        self.rmm.granules().share_owned(pa, GranuleState::RecAux).ok()
+        self.rmm
+            .granules()
+            .share_owned(pa, GranuleState::RecAux)
+            .ok()
     }
 
     /// `RSI_ATTESTATION_TOKEN_INIT`: X1–X8 challenge → X1 upper bound of the token size.
@@ -138,12 +146,21 @@ impl<M: Machine> RecRun<'_, '_, M> {
         let material: &Material = match self.rmm.attest.get(self.rmm.machine()) {
             Ok(m) => m,
             Err(_) => {
-                tok.write_bytes(0, &Header { state: state::FAILED, ..Header::default() }.to_bytes());
+                tok.write_bytes(
+                    0,
+                    &Header {
+                        state: state::FAILED,
+                        ..Header::default()
+                    }
+                    .to_bytes(),
+                );
                 return finish(inner, RsiStatus::Success, &[MAX_TOKEN_BYTES as u64]);
             }
         };
         let config = self.realm.config();
-        let slots = self.realm.with_measurements(|m| [0, 1, 2, 3, 4].map(|i| *m.get(i).expect("five slots")));
+        let slots = self
+            .realm
+            .with_measurements(|m| [0, 1, 2, 3, 4].map(|i| *m.get(i).expect("five slots")));
         let claims = RealmClaims {
             challenge: &challenge,
             rpv: &config.rpv,
@@ -157,7 +174,15 @@ impl<M: Machine> RecRun<'_, '_, M> {
         let signer = Signer::new(&material.rak, &digest).expect("the cached RAK was checked");
         sig.write_bytes(0, signer.as_bytes());
         tok.write_bytes(TOKEN_OFFSET, &realm[..realm_len]);
-        tok.write_bytes(0, &Header { state: state::SIGNING, copied: 0, realm_len: realm_len as u64 }.to_bytes());
+        tok.write_bytes(
+            0,
+            &Header {
+                state: state::SIGNING,
+                copied: 0,
+                realm_len: realm_len as u64,
+            }
+            .to_bytes(),
+        );
         let total = token::cca_len(material.platform_token().len(), realm_len);
         finish(inner, RsiStatus::Success, &[total as u64])
     }
@@ -169,7 +194,8 @@ impl<M: Machine> RecRun<'_, '_, M> {
         let (addr, offset, size) = (x[1], x[2], x[3]);
         if !addr.is_multiple_of(GRANULE_SIZE) // addr_align
             || addr >> (self.realm.config().ipa_width - 1) != 0 // addr_bound
-            || offset >= GRANULE_SIZE // offset_bound
+            || offset >= GRANULE_SIZE
+        // offset_bound
         {
             return finish(inner, RsiStatus::ErrorInput, &[]);
         }
@@ -215,13 +241,16 @@ impl<M: Machine> RecRun<'_, '_, M> {
             tok.write_bytes(0, &header.to_bytes());
         }
         // Hand out the next bytes.
-        let total = token::cca_len(material.platform_token().len(), header.realm_len as usize) as u64;
+        let total =
+            token::cca_len(material.platform_token().len(), header.realm_len as usize) as u64;
         let n = size.min(total - header.copied) as usize;
         if n > 0 {
             let data = match self.realm_buffer(addr) {
                 Ok((data, _)) => data,
                 Err(BufferFault::Empty) => return finish(inner, RsiStatus::ErrorInput, &[]),
-                Err(BufferFault::Unmapped { level }) => return exit_with(inner, buffer_abort_exit(addr, level)),
+                Err(BufferFault::Unmapped { level }) => {
+                    return exit_with(inner, buffer_abort_exit(addr, level));
+                }
             };
             let mut realm = [0u8; MAX_REALM_TOKEN_BYTES];
             let realm = &mut realm[..header.realm_len as usize];
@@ -230,14 +259,26 @@ impl<M: Machine> RecRun<'_, '_, M> {
             let mut done = 0usize;
             while done < n {
                 let want = (n - done).min(chunk.len());
-                let got = token::copy_cca(material.platform_token(), realm, header.copied as usize + done, &mut chunk[..want]);
+                let got = token::copy_cca(
+                    material.platform_token(),
+                    realm,
+                    header.copied as usize + done,
+                    &mut chunk[..want],
+                );
                 data.write_bytes(offset as usize + done, &chunk[..got]);
                 done += got;
             }
         }
         header.copied += n as u64;
         if header.copied == total {
-            tok.write_bytes(0, &Header { state: state::NONE, ..Header::default() }.to_bytes());
+            tok.write_bytes(
+                0,
+                &Header {
+                    state: state::NONE,
+                    ..Header::default()
+                }
+                .to_bytes(),
+            );
             finish(inner, RsiStatus::Success, &[n as u64])
         } else {
             tok.write_bytes(0, &header.to_bytes());

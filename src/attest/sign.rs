@@ -17,8 +17,8 @@
 
 use core::mem::size_of;
 
-use p384::elliptic_curve::group::Group;
 use p384::elliptic_curve::bigint::U384;
+use p384::elliptic_curve::group::Group;
 use p384::elliptic_curve::ops::Reduce;
 use p384::elliptic_curve::point::AffineCoordinates;
 use p384::elliptic_curve::subtle::{ConditionallySelectable, ConstantTimeEq};
@@ -145,7 +145,11 @@ impl Signer {
             // Windows from the most significant nibble of k down.
             let repr = self.k.to_repr();
             let byte = repr[w / 2];
-            let nibble = if w.is_multiple_of(2) { byte >> 4 } else { byte & 0xF };
+            let nibble = if w.is_multiple_of(2) {
+                byte >> 4
+            } else {
+                byte & 0xF
+            };
             let mut acc = self.acc;
             for _ in 0..4 {
                 acc = acc.double();
@@ -169,7 +173,10 @@ impl Signer {
         let s = k_inv * (self.z + r * self.d);
         // r = 0 or s = 0 happens with probability ~2^-384; the one-shot signer would then try the
         // next k. Treat it as impossible, as every deployed signer does, but never emit it.
-        assert!(!bool::from(r.is_zero()) && !bool::from(s.is_zero()), "degenerate ECDSA signature");
+        assert!(
+            !bool::from(r.is_zero()) && !bool::from(s.is_zero()),
+            "degenerate ECDSA signature"
+        );
         self.signature[..48].copy_from_slice(&r.to_repr());
         self.signature[48..].copy_from_slice(&s.to_repr());
         // The nonce and key are not needed any more.
@@ -232,7 +239,8 @@ mod tests {
             let want: Signature = sk.sign_prehash(&z).unwrap();
             assert_eq!(s.signature().as_slice(), want.to_bytes().as_slice());
             let vk = VerifyingKey::from(&sk);
-            vk.verify_prehash(&z, &Signature::from_slice(s.signature()).unwrap()).unwrap();
+            vk.verify_prehash(&z, &Signature::from_slice(s.signature()).unwrap())
+                .unwrap();
             let (x, y) = public_key(&d).unwrap();
             let point = vk.to_sec1_point(false);
             assert_eq!(&point.as_bytes()[1..49], &x);

@@ -57,7 +57,8 @@ fn platform_claims(challenge: &[u8], out: &mut [u8]) -> Result<usize, Overflow> 
     let mut instance = [0u8; 33];
     instance[0] = 0x01;
     instance[1..].copy_from_slice(&Sha256::digest(iak_pub));
-    let implementation: [u8; 32] = Sha256::digest(b"warden testbed/el3 TEST-ONLY implementation").into();
+    let implementation: [u8; 32] =
+        Sha256::digest(b"warden testbed/el3 TEST-ONLY implementation").into();
     let measurement: [u8; 32] = Sha256::digest(b"TEST-ONLY testbed-el3 image").into();
     let signer: [u8; 32] = Sha256::digest(b"TEST-ONLY signer").into();
     let mut w = Writer::new(out);
@@ -68,7 +69,15 @@ fn platform_claims(challenge: &[u8], out: &mut [u8]) -> Result<usize, Overflow> 
     w.int(2395)?.int(LIFECYCLE_TEST as i64)?;
     w.int(2396)?.bstr(&implementation)?;
     w.int(2399)?.array(1)?;
-    w.map(4)?.int(1)?.tstr("TEST-ONLY testbed-el3")?.int(2)?.bstr(&measurement)?.int(5)?.bstr(&signer)?.int(6)?.tstr("sha-256")?;
+    w.map(4)?
+        .int(1)?
+        .tstr("TEST-ONLY testbed-el3")?
+        .int(2)?
+        .bstr(&measurement)?
+        .int(5)?
+        .bstr(&signer)?
+        .int(6)?
+        .tstr("sha-256")?;
     w.int(2400)?.tstr(VERIFICATION_SERVICE)?;
     w.int(2401)?.bstr(b"TEST-ONLY")?;
     w.int(2402)?.tstr("sha-256")?;
@@ -101,7 +110,10 @@ mod tests {
     #[test]
     fn testbed_el3_blobs_are_current() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testbed/el3/src/attest");
-        let blobs = [("rak.bin", rak().to_vec()), ("platform_token.bin", bound_platform_token())];
+        let blobs = [
+            ("rak.bin", rak().to_vec()),
+            ("platform_token.bin", bound_platform_token()),
+        ];
         for (name, want) in blobs {
             let path = dir.join(name);
             if std::env::var_os("WARDEN_BLESS").is_some() {
@@ -109,7 +121,11 @@ mod tests {
                 std::fs::write(&path, &want).unwrap();
             }
             let got = std::fs::read(&path).unwrap_or_default();
-            assert!(got == want, "{} is stale: run WARDEN_BLESS=1 cargo test -p warden --lib test_keys", path.display());
+            assert!(
+                got == want,
+                "{} is stale: run WARDEN_BLESS=1 cargo test -p warden --lib test_keys",
+                path.display()
+            );
         }
     }
 
@@ -119,7 +135,11 @@ mod tests {
         assert!(sign::secret_scalar(&iak()).is_ok());
         let t = bound_platform_token();
         let hash = rak_hash();
-        assert!(t.windows(34).any(|w| w[..2] == [0x58, 0x20] && w[2..] == hash), "challenge claim present");
+        assert!(
+            t.windows(34)
+                .any(|w| w[..2] == [0x58, 0x20] && w[2..] == hash),
+            "challenge claim present"
+        );
     }
 
     /// Golden: the Realm token's encoding for fixed claims, byte for byte where it is not the
@@ -143,7 +163,15 @@ mod tests {
         let (len, digest) = crate::attest::realm_token_unsigned(&claims, &mut out);
         let t = &out[..len];
         let mut expect = std::vec![0xD2, 0x84, 0x44, 0xA1, 0x01, 0x38, 0x22, 0xA0];
-        let payload_len = 1 + (1 + 2 + 64) + (3 + 2 + 28) + (3 + 2 + 64) + (3 + 1 + 7) + (3 + 2 + 107) + (3 + 2 + 32) + (3 + 1 + 4 * 34) + (3 + 1 + 7);
+        let payload_len = 1
+            + (1 + 2 + 64)
+            + (3 + 2 + 28)
+            + (3 + 2 + 64)
+            + (3 + 1 + 7)
+            + (3 + 2 + 107)
+            + (3 + 2 + 32)
+            + (3 + 1 + 4 * 34)
+            + (3 + 1 + 7);
         expect.extend([0x59, (payload_len >> 8) as u8, payload_len as u8]);
         expect.push(0xA8);
         expect.extend([0x0A, 0x58, 0x40]);
@@ -171,7 +199,17 @@ mod tests {
         // The digest is SHA-384 over the Sig_structure built by hand.
         let mut sig_structure = std::vec![0x84, 0x6A];
         sig_structure.extend(b"Signature1");
-        sig_structure.extend([0x44, 0xA1, 0x01, 0x38, 0x22, 0x40, 0x59, (payload_len >> 8) as u8, payload_len as u8]);
+        sig_structure.extend([
+            0x44,
+            0xA1,
+            0x01,
+            0x38,
+            0x22,
+            0x40,
+            0x59,
+            (payload_len >> 8) as u8,
+            payload_len as u8,
+        ]);
         sig_structure.extend(&t[11..11 + payload_len]);
         assert_eq!(digest.as_slice(), Sha384::digest(&sig_structure).as_slice());
     }

@@ -69,7 +69,15 @@ pub fn cose_key_p384(x: &[u8; 48], y: &[u8; 48]) -> [u8; COSE_KEY_BYTES] {
     let mut out = [0u8; COSE_KEY_BYTES];
     let mut w = Writer::new(&mut out);
     let r: Result<(), Overflow> = (|| {
-        w.map(4)?.int(1)?.int(2)?.int(-1)?.int(2)?.int(-2)?.bstr(x)?.int(-3)?.bstr(y)?;
+        w.map(4)?
+            .int(1)?
+            .int(2)?
+            .int(-1)?
+            .int(2)?
+            .int(-2)?
+            .bstr(x)?
+            .int(-3)?
+            .bstr(y)?;
         Ok(())
     })();
     r.expect("COSE_KEY_BYTES is exact");
@@ -106,7 +114,12 @@ pub const MAX_CLAIMS_BYTES: usize = 1 // map head
 
 /// Bytes of a `COSE_Sign1_Tagged` (ES384, empty unprotected header) around `payload` bytes.
 pub const fn sign1_len(payload: usize) -> usize {
-    head_len(TAG_COSE_SIGN1) + 1 + str_len(PROTECTED_ES384.len()) + 1 + str_len(payload) + str_len(SIGNATURE_BYTES)
+    head_len(TAG_COSE_SIGN1)
+        + 1
+        + str_len(PROTECTED_ES384.len())
+        + 1
+        + str_len(payload)
+        + str_len(SIGNATURE_BYTES)
 }
 
 /// Largest Realm token.
@@ -127,7 +140,8 @@ pub fn encode_claims(c: &RealmClaims<'_>, out: &mut [u8]) -> Result<usize, Overf
     for rem in c.rems {
         w.bstr(&rem[..len])?;
     }
-    w.int(claim::PUB_KEY_HASH_ALGO_ID)?.tstr(PUB_KEY_HASH_ALGO)?;
+    w.int(claim::PUB_KEY_HASH_ALGO_ID)?
+        .tstr(PUB_KEY_HASH_ALGO)?;
     Ok(w.len())
 }
 
@@ -137,7 +151,11 @@ pub fn sig_structure_digest(payload: &[u8]) -> [u8; 48] {
     let mut head = [0u8; 32];
     let mut w = Writer::new(&mut head);
     let n = (|| -> Result<usize, Overflow> {
-        w.array(4)?.tstr("Signature1")?.bstr(&PROTECTED_ES384)?.bstr(&[])?.head(super::cbor::Major::Bstr, payload.len() as u64)?;
+        w.array(4)?
+            .tstr("Signature1")?
+            .bstr(&PROTECTED_ES384)?
+            .bstr(&[])?
+            .head(super::cbor::Major::Bstr, payload.len() as u64)?;
         Ok(w.len())
     })()
     .expect("the Sig_structure head fits");
@@ -151,7 +169,12 @@ pub fn sig_structure_digest(payload: &[u8]) -> [u8; 48] {
 /// total length and the digest to sign. The signature is the last [`SIGNATURE_BYTES`] bytes.
 pub fn sign1_unsigned(payload: &[u8], out: &mut [u8]) -> Result<(usize, [u8; 48]), Overflow> {
     let mut w = Writer::new(out);
-    w.tag(TAG_COSE_SIGN1)?.array(4)?.bstr(&PROTECTED_ES384)?.map(0)?.bstr(payload)?.bstr(&[0; SIGNATURE_BYTES])?;
+    w.tag(TAG_COSE_SIGN1)?
+        .array(4)?
+        .bstr(&PROTECTED_ES384)?
+        .map(0)?
+        .bstr(payload)?
+        .bstr(&[0; SIGNATURE_BYTES])?;
     let len = w.len();
     debug_assert_eq!(len, sign1_len(payload.len()));
     Ok((len, sig_structure_digest(payload)))
@@ -175,14 +198,20 @@ pub const fn cca_len(platform: usize, realm: usize) -> usize {
 /// Writes the CCA token's prefix (before the platform token); returns its length.
 pub fn write_prefix(platform: usize, out: &mut [u8; 16]) -> usize {
     let mut w = Writer::new(out);
-    w.tag(TAG_CCA_TOKEN).and_then(|w| w.map(2)).and_then(|w| w.int(KEY_PLATFORM_TOKEN)).and_then(|w| w.head(super::cbor::Major::Bstr, platform as u64)).expect("fits");
+    w.tag(TAG_CCA_TOKEN)
+        .and_then(|w| w.map(2))
+        .and_then(|w| w.int(KEY_PLATFORM_TOKEN))
+        .and_then(|w| w.head(super::cbor::Major::Bstr, platform as u64))
+        .expect("fits");
     w.len()
 }
 
 /// Writes the bytes between the platform and Realm tokens; returns their length.
 pub fn write_middle(realm: usize, out: &mut [u8; 16]) -> usize {
     let mut w = Writer::new(out);
-    w.int(KEY_REALM_TOKEN).and_then(|w| w.head(super::cbor::Major::Bstr, realm as u64)).expect("fits");
+    w.int(KEY_REALM_TOKEN)
+        .and_then(|w| w.head(super::cbor::Major::Bstr, realm as u64))
+        .expect("fits");
     w.len()
 }
 
@@ -232,7 +261,10 @@ mod tests {
         let mut whole = std::vec![0u8; total + 10];
         assert_eq!(copy_cca(&platform, &realm, 0, &mut whole), total);
         whole.truncate(total);
-        assert_eq!(&whole[..10], &[0xD9, 0x01, 0x8F, 0xA2, 0x19, 0xAC, 0xCA, 0x59, 0x01, 0x2C]);
+        assert_eq!(
+            &whole[..10],
+            &[0xD9, 0x01, 0x8F, 0xA2, 0x19, 0xAC, 0xCA, 0x59, 0x01, 0x2C]
+        );
         assert_eq!(&whole[10..310], platform.as_slice());
         assert_eq!(&whole[310..314], &[0x19, 0xAC, 0xD1, 0x58]);
         for chunk in [1usize, 3, 7, 64, 500] {

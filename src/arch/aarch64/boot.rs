@@ -493,6 +493,9 @@ pub(super) extern "C" fn cold_main(cpu: u64) -> ! {
         super::fatal(format_args!("cold boot without boot info"))
     };
     cpu_init(&info.features);
+    // The runtime EL3 services that exchange data through the shared buffer (attestation) need
+    // its address; stored once the MMU (and so Normal memory for atomics) is on.
+    super::EL3_SHARED_BUFFER.store(info.shared_buffer, core::sync::atomic::Ordering::Release);
     let bytes = GranuleTable::<FirmwareMachine>::bytes_for(info.granules);
     // SAFETY: the granule table lies in Warden's own region, mapped RW, used by nothing yet.
     unsafe { core::ptr::write_bytes(info.granule_table as *mut u8, 0, bytes) };

@@ -33,7 +33,12 @@ fn check_buffer(buf: u64, size: u64) -> Result<(), El3Status> {
 }
 
 /// The work of `RMM_ATTEST_GET_REALM_KEY` over a buffer accessor: (status, key size).
-pub fn realm_key_with(buf: u64, size: u64, curve: u64, write: impl FnOnce(&[u8])) -> (El3Status, u64) {
+pub fn realm_key_with(
+    buf: u64,
+    size: u64,
+    curve: u64,
+    write: impl FnOnce(&[u8]),
+) -> (El3Status, u64) {
     if let Err(e) = check_buffer(buf, size) {
         return (e, 0);
     }
@@ -75,12 +80,19 @@ pub fn platform_token_with(
     write(&PLATFORM_TOKEN[served..served + n]);
     served += n;
     SERVED.store(served, Ordering::Release);
-    (El3Status::Ok, n as u64, (PLATFORM_TOKEN.len() - served) as u64)
+    (
+        El3Status::Ok,
+        n as u64,
+        (PLATFORM_TOKEN.len() - served) as u64,
+    )
 }
 
 /// The challenge claim (key 10, a 32-byte bstr) of the TEST platform token.
 fn token_challenge() -> Option<&'static [u8]> {
-    PLATFORM_TOKEN.windows(3).position(|w| w == [0x0A, 0x58, 0x20]).and_then(|i| PLATFORM_TOKEN.get(i + 3..i + 35))
+    PLATFORM_TOKEN
+        .windows(3)
+        .position(|w| w == [0x0A, 0x58, 0x20])
+        .and_then(|i| PLATFORM_TOKEN.get(i + 3..i + 35))
 }
 
 #[cfg(target_os = "none")]
@@ -112,11 +124,15 @@ pub fn get_platform_token(buf: u64, size: u64, challenge_size: u64) -> (El3Statu
             |n| {
                 let mut c = [0u8; 64];
                 // SAFETY: as in `get_realm_key`; n ≤ 64 ≤ the checked size.
-                unsafe { core::ptr::copy_nonoverlapping(buf as *const u8, c.as_mut_ptr(), n.min(64)) };
+                unsafe {
+                    core::ptr::copy_nonoverlapping(buf as *const u8, c.as_mut_ptr(), n.min(64))
+                };
                 c
             },
             // SAFETY: as in `get_realm_key`; the hunk is at most the checked size.
-            |hunk| unsafe { core::ptr::copy_nonoverlapping(hunk.as_ptr(), buf as *mut u8, hunk.len()) },
+            |hunk| unsafe {
+                core::ptr::copy_nonoverlapping(hunk.as_ptr(), buf as *mut u8, hunk.len())
+            },
         )
     });
     r.unwrap_or((El3Status::Unk, 0, 0))
@@ -129,28 +145,46 @@ mod tests {
     #[test]
     fn services_follow_the_interface() {
         let page = RMM_SHARED_PAGE;
-        assert_eq!(realm_key_with(page - 1, 64, 0, |_| ()).0, El3Status::BadAddr);
+        assert_eq!(
+            realm_key_with(page - 1, 64, 0, |_| ()).0,
+            El3Status::BadAddr
+        );
         assert_eq!(realm_key_with(page, 16, 0, |_| ()).0, El3Status::Inval);
         assert_eq!(realm_key_with(page, 64, 1, |_| ()).0, El3Status::Inval);
         let mut key = [0u8; 48];
-        assert_eq!(realm_key_with(page, 64, 0, |k| key.copy_from_slice(k)), (El3Status::Ok, 48));
+        assert_eq!(
+            realm_key_with(page, 64, 0, |k| key.copy_from_slice(k)),
+            (El3Status::Ok, 48)
+        );
         assert_eq!(&key, RAK);
         let challenge = token_challenge().expect("the TEST token has a challenge");
         let mut c = [0u8; 64];
         c[..32].copy_from_slice(challenge);
-        assert_eq!(platform_token_with(page, 100, 31, |_| c, |_| ()).0, El3Status::Inval);
+        assert_eq!(
+            platform_token_with(page, 100, 31, |_| c, |_| ()).0,
+            El3Status::Inval
+        );
         let mut wrong = c;
         wrong[0] ^= 1;
-        assert_eq!(platform_token_with(page, 100, 32, |_| wrong, |_| ()).0, El3Status::Inval);
+        assert_eq!(
+            platform_token_with(page, 100, 32, |_| wrong, |_| ()).0,
+            El3Status::Inval
+        );
         let mut token = std::vec::Vec::new();
-        let (st, n, mut remaining) = platform_token_with(page, 100, 32, |_| c, |h| token.extend_from_slice(h));
+        let (st, n, mut remaining) =
+            platform_token_with(page, 100, 32, |_| c, |h| token.extend_from_slice(h));
         assert_eq!((st, n), (El3Status::Ok, 100));
         while remaining > 0 {
-            let (st, _, r) = platform_token_with(page, 100, 0, |_| c, |h| token.extend_from_slice(h));
+            let (st, _, r) =
+                platform_token_with(page, 100, 0, |_| c, |h| token.extend_from_slice(h));
             assert_eq!(st, El3Status::Ok);
             remaining = r;
         }
         assert_eq!(token, PLATFORM_TOKEN);
-        assert_eq!(platform_token_with(page, 100, 0, |_| c, |_| ()).0, El3Status::Inval, "nothing in progress");
+        assert_eq!(
+            platform_token_with(page, 100, 0, |_| c, |_| ()).0,
+            El3Status::Inval,
+            "nothing in progress"
+        );
     }
 }
