@@ -2,12 +2,18 @@
 //!
 //! proptest generates random sequences of abstract operations (GRANULE_DELEGATE/UNDELEGATE,
 //! RTT_CREATE/DESTROY/FOLD/READ_ENTRY/INIT_RIPAS/MAP_UNPROTECTED/UNMAP_UNPROTECTED,
-//! DATA_CREATE/CREATE_UNKNOWN/DESTROY, REALM_ACTIVATE, and a few "macro" operations that build deep
-//! states: tables down to level 3, a level-3 table filled with contiguous DATA or ASSIGNED_NS pages,
-//! then folded and unfolded). Each operation is resolved against the reference model
+//! DATA_CREATE/CREATE_UNKNOWN/DESTROY, REALM_ACTIVATE, REC_CREATE/DESTROY, REC_AUX_COUNT,
+//! REALM_DESTROY (followed, when it succeeds, by REALM_CREATE of the same Realm), and a few "macro"
+//! operations that build deep states: tables down to level 3, a level-3 table filled with contiguous
+//! DATA or ASSIGNED_NS pages, then folded and unfolded; a run of REC_CREATE/REC_DESTROY pairs that
+//! takes the Realm's REC index past 16, where MPIDR.Aff1 is used). Each operation is resolved against the reference model
 //! ([`spec::Model`], written from the spec's abstract state) into a concrete call: mostly valid
 //! arguments from small sets of IPAs and granules, sometimes invalid ones (misaligned, out of range,
-//! wrong level, a granule in the wrong state, the RD as data…). After every call X0..X4 of Warden
+//! wrong level, a granule in the wrong state, the RD as data…). REC_CREATE's `RmiRecParams` are
+//! written into an NS page; its invalid variants cover each of its sixteen failure conditions (but
+//! num_recs, out of reach with 16 MiB of DRAM): params not NS or misaligned, the REC not DELEGATED,
+//! wrong MPIDR index or SBZ bits set, wrong num_aux, an aux granule misaligned, duplicated, equal to
+//! the REC or not DELEGATED — often several at once, so that the order of the checks matters. After every call X0..X4 of Warden
 //! and of the model must be equal; after every operation READ_ENTRY of every IPA of the set (at
 //! level 3) and the state of every granule of the pool must agree; at the end of each case every
 //! entry of every table of the model is compared through READ_ENTRY.
@@ -31,7 +37,7 @@ use std::collections::BTreeMap;
 use common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
-use spec::{Call, GRANULE, Gran, Model, NS_HALF, OA_MASK, Regs, size};
+use spec::{Call, GRANULE, Gran, Model, NS_HALF, OA_MASK, REC_AUX_COUNT, RecParams, Regs, mpidr_of, size};
 use warden::granule::GranuleState;
 use warden_abi::fid::rmi;
 
@@ -40,7 +46,7 @@ const MIB2: u64 = 2 << 20;
 /// Size of the delegable DRAM of the small machine.
 const DRAM_SIZE: u64 = 16 << 20;
 /// Granules the operations draw from (besides the RD, the starting RTTs and the block range).
-const POOL_LEN: u64 = 20;
+const POOL_LEN: u64 = 32;
 /// An NS granule used as DATA_CREATE's source (never delegated).
 const SRC: u64 = DRAM + 0x30_0000;
 /// Host PA that unprotected IPAs map to: IPA bits [29:0] are added, so maps are contiguous.
@@ -183,6 +189,31 @@ enum Op {
         attr: u8,
         then: u8,
     },
+    /// REC_CREATE; each selector mostly picks the valid value, sometimes an invalid one.
+    RecCreate {
+        rd: u8,
+        rec: PaSel,
+        params: u8,
+        mpidr: u8,
+        num_aux: u8,
+        aux: u8,
+        flags: u8,
+    },
+    /// REC_DESTROY (mostly of a REC of the Realm).
+    RecDestroy(PaSel),
+    /// REC_AUX_COUNT.
+    RecAuxCount {
+        rd: u8,
+    },
+    /// REALM_DESTROY (`prep`: after REC_DESTROY of every REC); on success REALM_CREATE again.
+    RealmDestroy {
+        rd: u8,
+        prep: bool,
+    },
+    /// Macro: `n` valid REC_CREATE, each followed by REC_DESTROY (the REC index keeps growing).
+    RecCycle {
+        n: u8,
+    },
 }
 
 fn at() -> impl Strategy<Value = At> {
@@ -208,10 +239,17 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(rd, data, ipa, (src, flags))| Op::DataCreate { rd, data, ipa, src, flags }),
         6 => (any::<u8>(), pa_sel(), at()).prop_map(|(rd, data, ipa)| Op::DataCreateUnknown { rd, data, ipa }),
         6 => (any::<u8>(), at()).prop_map(|(rd, ipa)| Op::DataDestroy { rd, ipa }),
-        1 => any::<(u8, u8)>().prop_map(|(rd, again)| Op::Activate { rd, again: again >= 192 }),
+        2 => any::<(u8, u8)>().prop_map(|(rd, again)| Op::Activate { rd, again: again >= 192 }),
         10 => any::<(u8, u8)>().prop_map(|(page, mode)| Op::Tables { page, mode: mode % 4 }),
         2 => any::<(u8, u8, u8)>().prop_map(|(block, kind, then)| Op::FillBlock { block, kind, then }),
         2 => any::<(u8, u8, u8)>().prop_map(|(block, attr, then)| Op::FillNs { block, attr, then }),
+        10 => (any::<u8>(), pa_sel(), any::<(u8, u8, u8, u8, u8)>()).prop_map(
+            |(rd, rec, (params, mpidr, num_aux, aux, flags))| Op::RecCreate { rd, rec, params, mpidr, num_aux, aux, flags }
+        ),
+        4 => pa_sel().prop_map(Op::RecDestroy),
+        1 => any::<u8>().prop_map(|rd| Op::RecAuxCount { rd }),
+        2 => any::<(u8, bool)>().prop_map(|(rd, prep)| Op::RealmDestroy { rd, prep }),
+        1 => any::<u8>().prop_map(|n| Op::RecCycle { n }),
     ]
 }
 
@@ -366,7 +404,7 @@ fn pa_arg(m: &Model, s: PaSel, want: Gran) -> u64 {
             if c.is_empty() { pool(idx) } else { c[s.idx as usize % c.len()] }
         }
         220..=239 => pool(idx),
-        _ => match s.idx % 9 {
+        _ => match s.idx % 11 {
             0 => RD,
             1 => RTT,
             2 => RTT + GRANULE,
@@ -375,7 +413,105 @@ fn pa_arg(m: &Model, s: PaSel, want: Gran) -> u64 {
             5 => SECURE,
             6 => DRAM + DRAM_SIZE,
             7 => m.granules.iter().find(|(_, g)| **g == Gran::Data).map_or(pool(idx), |(p, _)| *p),
-            _ => m.granules.iter().find(|(p, g)| **g == Gran::Rtt && **p > RTT + GRANULE).map_or(RTT, |(p, _)| *p),
+            8 => m.granules.iter().find(|(p, g)| **g == Gran::Rtt && **p > RTT + GRANULE).map_or(RTT, |(p, _)| *p),
+            9 => first_in(m, Gran::Rec).unwrap_or(pool(idx)),
+            _ => first_in(m, Gran::RecAux).unwrap_or(pool(idx)),
+        },
+    }
+}
+
+/// Some granule in state `g` (the `n`-th modulo their number), if any.
+fn nth_in(m: &Model, g: Gran, n: usize) -> Option<u64> {
+    let c: Vec<u64> = m.granules.iter().filter(|(_, s)| **s == g).map(|(p, _)| *p).collect();
+    (!c.is_empty()).then(|| c[n % c.len()])
+}
+
+fn first_in(m: &Model, g: Gran) -> Option<u64> {
+    nth_in(m, g, 0)
+}
+
+/// Where REC_CREATE's parameters are: mostly REC_PARAMS, sometimes another NS page of the pool,
+/// sometimes misaligned, delegated, or not memory the Host owns.
+fn rec_params_arg(m: &Model, v: u8) -> u64 {
+    match v {
+        0..=219 => REC_PARAMS,
+        220..=229 => nth_in(m, Gran::Undelegated, v as usize).filter(|p| (*p - POOL_BASE) / GRANULE < POOL_LEN).unwrap_or(SRC),
+        _ => match v % 9 {
+            0 => REC_PARAMS + 8,
+            1 => REC_PARAMS + 0x800,
+            2 => nth_in(m, Gran::Delegated, v as usize).unwrap_or(RTT),
+            3 => MMIO,
+            4 => SECURE,
+            5 => ROOT,
+            6 => RD,
+            7 => DRAM + DRAM_SIZE,
+            _ => first_in(m, Gran::Rec).unwrap_or(SRC),
+        },
+    }
+}
+
+/// REC_CREATE's MPIDR: mostly the one of the Realm's next index.
+fn mpidr_arg(m: &Model, v: u8) -> u64 {
+    let i = m.rec_index;
+    match v {
+        0..=219 => mpidr_of(i),
+        _ => match v % 8 {
+            0 => mpidr_of(i + 1),
+            1 => mpidr_of(i.checked_sub(1).unwrap_or(5)),
+            2 => mpidr_of(i) | 0x10,
+            3 => mpidr_of(i) | 0x80,
+            4 => mpidr_of(i) | (1 << 32),
+            5 => mpidr_of(i) | (1 << 63),
+            6 => i,
+            _ => mpidr_of(i + 16),
+        },
+    }
+}
+
+fn num_aux_arg(v: u8) -> u64 {
+    if v < 230 { REC_AUX_COUNT } else { [0, 3, 5, 16, 17, u64::MAX, 1, 2][v as usize % 8] }
+}
+
+fn rec_flags_arg(v: u8) -> u64 {
+    // Bit 0 is `runnable`; bits 63:1 are SBZ (no failure condition: ignored).
+    [0, 1, 1, 1 | (u64::from(v) << 4)][v as usize % 4]
+}
+
+/// Spoils one aux entry (or none) of a valid list for a few values of `v`.
+fn mangle_aux(m: &Model, rec: u64, aux: &mut [u64; 16], v: u8) {
+    let k = (v as usize / 8) % REC_AUX_COUNT as usize;
+    if v < 176 {
+        return;
+    }
+    aux[k] = match v % 8 {
+        0 => aux[(k + 1) % REC_AUX_COUNT as usize],
+        1 => rec,
+        2 => aux[k] + 0x800,
+        3 => nth_in(m, Gran::Undelegated, v as usize).filter(|&p| p >= POOL_BASE).unwrap_or(SRC),
+        4 => RD,
+        5 => [Gran::Rec, Gran::RecAux, Gran::Data, Gran::Rtt].into_iter().find_map(|g| nth_in(m, g, v as usize)).unwrap_or(RTT),
+        6 => MMIO,
+        _ => DRAM + DRAM_SIZE,
+    };
+}
+
+/// REC_DESTROY's argument: mostly a REC of the Realm.
+fn rec_arg(m: &Model, s: PaSel) -> u64 {
+    let idx = u64::from(s.idx);
+    let some_rec = || nth_in(m, Gran::Rec, s.idx as usize);
+    match s.pick {
+        0..=219 => some_rec().unwrap_or(pool(idx)),
+        220..=239 => pool(idx),
+        _ => match s.idx % 9 {
+            0 => some_rec().unwrap_or(pool(idx)) + 0x800,
+            1 => nth_in(m, Gran::RecAux, s.idx as usize).unwrap_or(pool(idx)),
+            2 => RD,
+            3 => RTT,
+            4 => MMIO,
+            5 => DRAM + DRAM_SIZE,
+            6 => SECURE,
+            7 => nth_in(m, Gran::Delegated, s.idx as usize).unwrap_or(pool(idx)),
+            _ => 0,
         },
     }
 }
@@ -484,6 +620,11 @@ fn encode(call: &Call) -> (u64, Vec<u64>) {
         Call::DataCreateUnknown(rd, data, ipa) => (rmi::DATA_CREATE_UNKNOWN, vec![rd, data, ipa]),
         Call::DataDestroy(rd, ipa) => (rmi::DATA_DESTROY, vec![rd, ipa]),
         Call::Activate(rd) => (rmi::REALM_ACTIVATE, vec![rd]),
+        Call::RealmCreate(rd, params) => (rmi::REALM_CREATE, vec![rd, params]),
+        Call::RealmDestroy(rd) => (rmi::REALM_DESTROY, vec![rd]),
+        Call::RecCreate(rd, rec, params, _) => (rmi::REC_CREATE, vec![rd, rec, params]),
+        Call::RecDestroy(rec) => (rmi::REC_DESTROY, vec![rec]),
+        Call::RecAuxCount(rd) => (rmi::REC_AUX_COUNT, vec![rd]),
     }
 }
 
@@ -494,7 +635,8 @@ fn model_state(s: GranuleState) -> Option<Gran> {
         GranuleState::Rd => Gran::Rd,
         GranuleState::Rtt => Gran::Rtt,
         GranuleState::Data => Gran::Data,
-        _ => return None,
+        GranuleState::Rec => Gran::Rec,
+        GranuleState::RecAux => Gran::RecAux,
     })
 }
 
@@ -531,6 +673,22 @@ impl Case<'_, '_> {
 
     /// Runs `call` on both and compares X0..X4.
     fn exec(&mut self, call: Call) -> Result<Regs, TestCaseError> {
+        // The parameters go where the Host can write them (an NS granule, or the NS page holding a
+        // misaligned address); elsewhere the call must fail before reading them.
+        let page = match call {
+            Call::RecCreate(_, _, params, p) => Some((params & !(GRANULE - 1), p)),
+            _ => None,
+        };
+        if let Some((page, p)) = page.filter(|(page, _)| self.m.gran(*page) == Some(Gran::Undelegated)) {
+            use zerocopy::{FromZeros, IntoBytes};
+            let mut raw = warden_abi::rec_params::RmiRecParams::new_zeroed();
+            raw.flags = p.flags;
+            raw.mpidr = p.mpidr;
+            raw.pc = 0x1000;
+            raw.num_aux = p.num_aux;
+            raw.aux = p.aux;
+            self.h.write(page, raw.as_bytes());
+        }
         let expect = self.m.apply(&call);
         let (fid, args) = encode(&call);
         let got = self.h.call(fid, &args).0;
@@ -616,6 +774,33 @@ impl Case<'_, '_> {
         Ok(pa_arg(&self.m, s, Gran::Delegated))
     }
 
+    /// `n` DELEGATED granules of the pool other than `not` (delegating some if needed; fewer if the
+    /// pool has run out).
+    fn delegated_granules(&mut self, n: usize, not: u64) -> Result<Vec<u64>, TestCaseError> {
+        let mut v: Vec<u64> =
+            (0..POOL_LEN).map(pool).filter(|&p| p != not && self.m.gran(p) == Some(Gran::Delegated)).take(n).collect();
+        while v.len() < n {
+            let Some(pa) = (0..POOL_LEN).map(pool).find(|&p| self.m.gran(p) == Some(Gran::Undelegated)) else { break };
+            self.exec(Call::Delegate(pa))?;
+            v.push(pa);
+        }
+        Ok(v)
+    }
+
+    /// A valid REC_CREATE (if the pool has room); returns the REC.
+    fn rec_create_valid(&mut self, flags: u64) -> Result<Option<u64>, TestCaseError> {
+        let Some(rec) = self.delegated_granule()? else { return Ok(None) };
+        let got = self.delegated_granules(REC_AUX_COUNT as usize, rec)?;
+        if got.len() < REC_AUX_COUNT as usize {
+            return Ok(None);
+        }
+        let mut aux = [0; 16];
+        aux[..got.len()].copy_from_slice(&got);
+        let p = RecParams { flags, mpidr: mpidr_of(self.m.rec_index), num_aux: REC_AUX_COUNT, aux };
+        let r = self.exec(Call::RecCreate(RD, rec, REC_PARAMS, p))?;
+        Ok((r[0] == 0).then_some(rec))
+    }
+
     /// RTT_CREATE down to `target` for `page` where the model has no table yet.
     fn tables(&mut self, page: u64, target: i64) -> Result<(), TestCaseError> {
         for l in 2..=target {
@@ -650,7 +835,7 @@ impl Case<'_, '_> {
     }
 
     fn run(&mut self, op: &Op) -> Result<(), TestCaseError> {
-        self.in_macro = matches!(op, Op::Tables { .. } | Op::FillBlock { .. } | Op::FillNs { .. });
+        self.in_macro = matches!(op, Op::Tables { .. } | Op::FillBlock { .. } | Op::FillNs { .. } | Op::RecCycle { .. });
         let m = &self.m;
         match *op {
             Op::Delegate(s) => {
@@ -709,6 +894,54 @@ impl Case<'_, '_> {
                 self.exec(Call::Activate(rd_arg(rd)))?;
                 if again {
                     self.exec(Call::Activate(RD))?;
+                }
+            }
+            Op::RecCreate { rd, rec, params, mpidr, num_aux, aux, flags } => {
+                let rec = self.delegated_arg(rec)?;
+                let got = self.delegated_granules(REC_AUX_COUNT as usize, rec)?;
+                let m = &self.m;
+                let mut list = [0; 16];
+                list[..got.len()].copy_from_slice(&got);
+                // Entries past num_aux are not looked at: put junk there.
+                list[REC_AUX_COUNT as usize] = rec;
+                list[REC_AUX_COUNT as usize + 1] = MMIO + 0x800;
+                list[15] = got.first().copied().unwrap_or(RD);
+                mangle_aux(m, rec, &mut list, aux);
+                let p = RecParams {
+                    flags: rec_flags_arg(flags),
+                    mpidr: mpidr_arg(m, mpidr),
+                    num_aux: num_aux_arg(num_aux),
+                    aux: list,
+                };
+                self.exec(Call::RecCreate(rd_arg(rd), rec, rec_params_arg(m, params), p))?;
+            }
+            Op::RecDestroy(s) => {
+                self.exec(Call::RecDestroy(rec_arg(m, s)))?;
+            }
+            Op::RecAuxCount { rd } => {
+                // A quarter of them with an RD argument that is not one.
+                self.exec(Call::RecAuxCount(rd_arg(if rd < 64 { 245 + rd % 11 } else { rd })))?;
+            }
+            Op::RealmDestroy { rd, prep } => {
+                if prep {
+                    for rec in self.m.recs.keys().copied().collect::<Vec<_>>() {
+                        self.exec(Call::RecDestroy(rec))?;
+                    }
+                }
+                self.exec(Call::RealmDestroy(rd_arg(rd)))?;
+                if self.m.realm.is_none() {
+                    self.h.write_params(PARAMS, &params(RTT, 1));
+                    self.exec(Call::RealmCreate(RD, PARAMS))?;
+                }
+            }
+            Op::RecCycle { n } => {
+                for i in 0..=(n % 24) {
+                    match self.rec_create_valid(u64::from(i & 1))? {
+                        Some(rec) => {
+                            self.exec(Call::RecDestroy(rec))?;
+                        }
+                        None => break,
+                    }
                 }
             }
             Op::Tables { page, mode } => {
@@ -859,6 +1092,10 @@ fn warden_agrees_with_the_spec_model() {
             "DATA_CREATE_UNKNOWN",
             "DATA_DESTROY",
             "REALM_ACTIVATE",
+            "REALM_DESTROY",
+            "REC_CREATE",
+            "REC_DESTROY",
+            "REC_AUX_COUNT",
         ] {
             let (ok, fail) = cov.commands.get(name).copied().unwrap_or_default();
             assert!(ok > 0 && fail > 0, "{name}: {ok} successes, {fail} failures");
@@ -878,6 +1115,20 @@ fn warden_agrees_with_the_spec_model() {
             "RTT_DESTROY of a live table",
             "DATA_DESTROY of a block",
             "RTT_INIT_RIPAS of a block entry",
+            "REC_CREATE fails params_*",
+            "REC_CREATE fails rec_*",
+            "REC_CREATE fails rd_*",
+            "REC_CREATE fails realm_state",
+            "REC_CREATE fails mpidr_index",
+            "REC_CREATE fails num_aux",
+            "REC_CREATE fails aux_align",
+            "REC_CREATE fails aux_alias",
+            "REC_CREATE fails aux_state",
+            "REC_CREATE with Aff1 set",
+            "REC_CREATE: params_*/rec_* before realm_state",
+            "REC_CREATE: realm_state before a later INPUT condition",
+            "REALM_DESTROY of a Realm with RECs",
+            "REALM_DESTROY of a Realm with a live starting RTT",
         ] {
             assert!(cov.events.get(event).copied().unwrap_or(0) > 0, "never reached: {event}");
         }
@@ -895,6 +1146,9 @@ fn warden_agrees_with_the_spec_model() {
             "RTT_MAP_UNPROTECTED RTT(3)",
             "RTT_UNMAP_UNPROTECTED RTT(3)",
             "RTT_INIT_RIPAS RTT(3)",
+            "REC_CREATE REALM(0)",
+            "REALM_DESTROY REALM(0)",
+            "REALM_CREATE ok",
         ] {
             assert!(cov.results.get(kind).copied().unwrap_or(0) > 0, "never returned: {kind}");
         }

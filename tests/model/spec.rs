@@ -21,6 +21,15 @@
 //! * DATA_CREATE's flag bits other than `measure` are SBZ without a failure condition: ignored.
 //! * The starting level is two concatenated level-1 tables; each 4 KiB table is one RTT for `top`
 //!   (here they coincide with the protected and unprotected halves anyway).
+//! * REC_CREATE: an `mpidr` with an SBZ bit set ([7:4], [63:32]) is not an RmiRecMpidr and names no
+//!   REC index: it fails mpidr_index. `flags` bits 63:1 are SBZ without a failure condition: ignored.
+//!   `aux` entries past `num_aux` are not looked at. num_recs: at most 2^MAX_RECS_ORDER − 1 RECs,
+//!   with Warden's MAX_RECS_ORDER (10) — unreachable on the small machine (16 MiB of DRAM).
+//! * REALM_DESTROY's realm_live: the Realm has a REC, or a starting RTT holds an ASSIGNED or TABLE
+//!   entry (ASSIGNED_NS does not count, as for RTT_DESTROY).
+//! * REALM_CREATE is modelled only for the harness's fixed parameters (valid, supported, VMID 1):
+//!   params_*, rd_*, rtt_state and vmid_valid; it is used to recreate the Realm after a successful
+//!   REALM_DESTROY.
 
 use std::collections::BTreeMap;
 
@@ -90,6 +99,10 @@ pub enum Gran {
     Rtt,
     /// DATA.
     Data,
+    /// REC.
+    Rec,
+    /// REC_AUX.
+    RecAux,
 }
 
 /// Realm state.
@@ -139,6 +152,49 @@ pub enum Call {
     DataDestroy(u64, u64),
     /// REALM_ACTIVATE(rd).
     Activate(u64),
+    /// REALM_CREATE(rd, params) with the harness's fixed parameters at `params`.
+    RealmCreate(u64, u64),
+    /// REALM_DESTROY(rd).
+    RealmDestroy(u64),
+    /// REC_CREATE(rd, rec, params) with `RmiRecParams` `.3` written at `params` (if NS).
+    RecCreate(u64, u64, u64, RecParams),
+    /// REC_DESTROY(rec).
+    RecDestroy(u64),
+    /// REC_AUX_COUNT(rd).
+    RecAuxCount(u64),
+}
+
+/// The fields of an `RmiRecParams` the model looks at (the rest is zero).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecParams {
+    /// `flags`.
+    pub flags: u64,
+    /// `mpidr`.
+    pub mpidr: u64,
+    /// `num_aux`.
+    pub num_aux: u64,
+    /// `aux[0..15]`.
+    pub aux: [u64; 16],
+}
+
+/// What REC_AUX_COUNT reports (Warden's choice, constant).
+pub const REC_AUX_COUNT: u64 = 4;
+/// 2^MAX_RECS_ORDER − 1 with the MAX_RECS_ORDER Warden reports (10).
+pub const MAX_RECS: u64 = (1 << 10) - 1;
+/// Bits of an RmiRecMpidr that may be set: Aff0[3:0], Aff1, Aff2, Aff3.
+pub const MPIDR_VALID: u64 = 0xFFFF_FF0F;
+
+/// The RmiRecMpidr of REC index `i` (Aff0 = i[3:0], Aff1 = i[11:4], Aff2 = i[19:12], Aff3 = i[27:20]).
+pub const fn mpidr_of(i: u64) -> u64 {
+    (i & 0xF) | ((i >> 4) & 0xFF) << 8 | ((i >> 12) & 0xFF) << 16 | ((i >> 20) & 0xFF) << 24
+}
+
+/// `RecIndex(mpidr)`; `None` if an SBZ bit is set.
+pub const fn rec_index_of(mpidr: u64) -> Option<u64> {
+    if mpidr & !MPIDR_VALID != 0 {
+        return None;
+    }
+    Some((mpidr & 0xF) + 16 * ((mpidr >> 8) & 0xFF) + 16 * 256 * ((mpidr >> 16) & 0xFF) + 16 * 256 * 256 * ((mpidr >> 24) & 0xFF))
 }
 
 impl Call {
@@ -158,6 +214,11 @@ impl Call {
             Call::DataCreateUnknown(..) => "DATA_CREATE_UNKNOWN",
             Call::DataDestroy(..) => "DATA_DESTROY",
             Call::Activate(..) => "REALM_ACTIVATE",
+            Call::RealmCreate(..) => "REALM_CREATE",
+            Call::RealmDestroy(..) => "REALM_DESTROY",
+            Call::RecCreate(..) => "REC_CREATE",
+            Call::RecDestroy(..) => "REC_DESTROY",
+            Call::RecAuxCount(..) => "REC_AUX_COUNT",
         }
     }
 }
@@ -205,8 +266,14 @@ pub struct Model {
     pub dram: (u64, u64),
     /// The RD.
     pub rd: u64,
-    /// Realm state.
-    pub realm: RealmState,
+    /// Realm state (`None` between REALM_DESTROY and REALM_CREATE).
+    pub realm: Option<RealmState>,
+    /// The starting RTTs of the harness's parameters (REALM_CREATE).
+    pub start_rtt: u64,
+    /// The Realm's `rec_index`: the MPIDR index the next REC must have.
+    pub rec_index: u64,
+    /// The Realm's RECs and their aux granules (their number is the Realm's `num_recs`).
+    pub recs: BTreeMap<u64, Vec<u64>>,
     /// Granules that are not UNDELEGATED (DRAM granules absent here are UNDELEGATED).
     pub granules: BTreeMap<u64, Gran>,
     /// RTTs by (level, first IPA).
@@ -219,15 +286,33 @@ impl Model {
     /// The state right after REALM_CREATE of a 40-bit Realm starting at level 1 with two
     /// concatenated tables at `rtt`, RD at `rd`.
     pub fn new(dram: (u64, u64), rd: u64, rtt: u64) -> Self {
-        let mut m =
-            Model { dram, rd, realm: RealmState::New, granules: BTreeMap::new(), tables: BTreeMap::new(), events: Vec::new() };
-        m.granules.insert(rd, Gran::Rd);
-        m.granules.insert(rtt, Gran::Rtt);
-        m.granules.insert(rtt + GRANULE, Gran::Rtt);
-        // Protected start entries UNASSIGNED/EMPTY, unprotected ones UNASSIGNED_NS.
-        m.tables.insert((1, 0), Rtt { pa: rtt, e: vec![Rtte::Unassigned(Ripas::Empty); ENTRIES] });
-        m.tables.insert((1, NS_HALF), Rtt { pa: rtt + GRANULE, e: vec![Rtte::UnassignedNs; ENTRIES] });
+        let mut m = Model {
+            dram,
+            rd,
+            realm: None,
+            start_rtt: rtt,
+            rec_index: 0,
+            recs: BTreeMap::new(),
+            granules: BTreeMap::new(),
+            tables: BTreeMap::new(),
+            events: Vec::new(),
+        };
+        m.create_realm();
         m
+    }
+
+    /// REALM_CREATE's success: RD, starting RTTs, REALM_NEW, rec_index 0, no RECs.
+    fn create_realm(&mut self) {
+        let (rd, rtt) = (self.rd, self.start_rtt);
+        self.realm = Some(RealmState::New);
+        self.rec_index = 0;
+        self.recs.clear();
+        self.granules.insert(rd, Gran::Rd);
+        self.granules.insert(rtt, Gran::Rtt);
+        self.granules.insert(rtt + GRANULE, Gran::Rtt);
+        // Protected start entries UNASSIGNED/EMPTY, unprotected ones UNASSIGNED_NS.
+        self.tables.insert((1, 0), Rtt { pa: rtt, e: vec![Rtte::Unassigned(Ripas::Empty); ENTRIES] });
+        self.tables.insert((1, NS_HALF), Rtt { pa: rtt + GRANULE, e: vec![Rtte::UnassignedNs; ENTRIES] });
     }
 
     /// The state of the granule at `pa` (aligned down), `None` outside delegable DRAM.
@@ -333,6 +418,11 @@ impl Model {
             Call::DataCreateUnknown(rd, data, ipa) => self.data_create(rd, data, ipa, None),
             Call::DataDestroy(rd, ipa) => self.data_destroy(rd, ipa),
             Call::Activate(rd) => self.activate(rd),
+            Call::RealmCreate(rd, params) => self.realm_create(rd, params),
+            Call::RealmDestroy(rd) => self.realm_destroy(rd),
+            Call::RecCreate(rd, rec, params, p) => self.rec_create(rd, rec, params, &p),
+            Call::RecDestroy(rec) => self.rec_destroy(rec),
+            Call::RecAuxCount(rd) => self.rec_aux_count(rd),
         }
     }
 
@@ -571,7 +661,7 @@ impl Model {
         if !Self::protected(top.wrapping_sub(GRANULE)) {
             return input();
         }
-        if self.realm != RealmState::New {
+        if self.realm != Some(RealmState::New) {
             return realm_err();
         }
         let w = self.walk(base, 3);
@@ -617,7 +707,7 @@ impl Model {
         if !ipa.is_multiple_of(GRANULE) || !Self::in_range(ipa) || !Self::protected(ipa) {
             return input();
         }
-        if src.is_some() && self.realm != RealmState::New {
+        if src.is_some() && self.realm != Some(RealmState::New) {
             return realm_err();
         }
         let w = self.walk(ipa, 3);
@@ -658,11 +748,144 @@ impl Model {
         if !self.rd_ok(rd) {
             return input();
         }
-        if self.realm != RealmState::New {
+        if self.realm != Some(RealmState::New) {
             return realm_err();
         }
-        self.realm = RealmState::Active;
+        self.realm = Some(RealmState::Active);
         ok(&[])
+    }
+
+    /// REALM_CREATE with the harness's fixed parameters: params_align, params_bound, params_pas
+    /// (params_valid, params_supp: the parameters are valid); alias (n/a: rd is not a start RTT
+    /// here); rd_align, rd_bound, rd_state; rtt_align, rtt_num_level (valid); rtt_state; vmid_valid
+    /// (VMID 1 is in use while the Realm exists).
+    fn realm_create(&mut self, rd: u64, params: u64) -> Regs {
+        if !self.is(params, Gran::Undelegated) || !self.is(rd, Gran::Delegated) {
+            return input();
+        }
+        let rtt = self.start_rtt;
+        if !self.is(rtt, Gran::Delegated) || !self.is(rtt + GRANULE, Gran::Delegated) || self.realm.is_some() {
+            return input();
+        }
+        assert_eq!(rd, self.rd, "model: one Realm, at its RD");
+        self.create_realm();
+        ok(&[])
+    }
+
+    /// rd_align, rd_bound, rd_state; realm_live (RECs, or a live starting RTT) → RMI_ERROR_REALM.
+    fn realm_destroy(&mut self, rd: u64) -> Regs {
+        if !self.rd_ok(rd) {
+            return input();
+        }
+        if !self.recs.is_empty() {
+            self.events.push("REALM_DESTROY of a Realm with RECs");
+            return realm_err();
+        }
+        let live = [(1, 0), (1, NS_HALF)]
+            .iter()
+            .any(|k| self.tables[k].e.iter().any(|e| matches!(e, Rtte::Assigned(..) | Rtte::Table(_))));
+        if live {
+            self.events.push("REALM_DESTROY of a Realm with a live starting RTT");
+            return realm_err();
+        }
+        if self.tables[&(1, NS_HALF)].e.iter().any(|e| matches!(e, Rtte::AssignedNs(_))) {
+            self.events.push("REALM_DESTROY drops ASSIGNED_NS blocks");
+        }
+        assert_eq!(self.tables.len(), 2, "model: only the starting RTTs are left");
+        for (_, t) in std::mem::take(&mut self.tables) {
+            self.set_gran(t.pa, Gran::Delegated);
+        }
+        self.set_gran(rd, Gran::Delegated);
+        self.realm = None;
+        ok(&[])
+    }
+
+    /// REC_CREATE's sixteen failure conditions in the spec's order.
+    fn rec_create(&mut self, rd: u64, rec: u64, params: u64, p: &RecParams) -> Regs {
+        // Whether a condition after realm_state/num_recs (all RMI_ERROR_INPUT) is also true: the
+        // only orderings the result shows are those between INPUT and REALM conditions.
+        let later_input = |m: &Self| {
+            let aux = &p.aux[..REC_AUX_COUNT as usize];
+            rec_index_of(p.mpidr) != Some(m.rec_index)
+                || p.num_aux != REC_AUX_COUNT
+                || aux.iter().enumerate().any(|(i, a)| *a == rec || aux[i + 1..].contains(a) || !m.is(*a, Gran::Delegated))
+        };
+        let fail = |m: &mut Self, why: &'static str, r: Regs| {
+            m.events.push(why);
+            if r[0] == ERROR_INPUT && m.realm.is_some() && m.realm != Some(RealmState::New) && why != "REC_CREATE fails rd_*" {
+                m.events.push("REC_CREATE: params_*/rec_* before realm_state");
+            }
+            if r[0] == ERROR_REALM && later_input(m) {
+                m.events.push("REC_CREATE: realm_state before a later INPUT condition");
+            }
+            r
+        };
+        // params_align, params_bound, params_pas.
+        if !self.is(params, Gran::Undelegated) {
+            return fail(self, "REC_CREATE fails params_*", input());
+        }
+        // rec_align, rec_bound, rec_state.
+        if !self.is(rec, Gran::Delegated) {
+            return fail(self, "REC_CREATE fails rec_*", input());
+        }
+        // rd_align, rd_bound, rd_state.
+        if !self.rd_ok(rd) {
+            return fail(self, "REC_CREATE fails rd_*", input());
+        }
+        if self.realm != Some(RealmState::New) {
+            return fail(self, "REC_CREATE fails realm_state", realm_err());
+        }
+        if self.recs.len() as u64 >= MAX_RECS {
+            return fail(self, "REC_CREATE fails num_recs", realm_err());
+        }
+        if rec_index_of(p.mpidr) != Some(self.rec_index) {
+            return fail(self, "REC_CREATE fails mpidr_index", input());
+        }
+        if p.num_aux != REC_AUX_COUNT {
+            return fail(self, "REC_CREATE fails num_aux", input());
+        }
+        let aux = &p.aux[..REC_AUX_COUNT as usize];
+        if aux.iter().any(|a| !a.is_multiple_of(GRANULE)) {
+            return fail(self, "REC_CREATE fails aux_align", input());
+        }
+        if aux.iter().enumerate().any(|(i, a)| *a == rec || aux[i + 1..].contains(a)) {
+            return fail(self, "REC_CREATE fails aux_alias", input());
+        }
+        if aux.iter().any(|&a| !self.is(a, Gran::Delegated)) {
+            return fail(self, "REC_CREATE fails aux_state", input());
+        }
+        let aux = aux.to_vec();
+        for &a in &aux {
+            self.set_gran(a, Gran::RecAux);
+        }
+        self.set_gran(rec, Gran::Rec);
+        self.recs.insert(rec, aux);
+        if self.rec_index >= 16 {
+            self.events.push("REC_CREATE with Aff1 set");
+        }
+        self.rec_index += 1;
+        ok(&[])
+    }
+
+    /// rec_align, rec_bound, rec_gran_state (rec_state: a REC never runs here).
+    fn rec_destroy(&mut self, rec: u64) -> Regs {
+        if !self.is(rec, Gran::Rec) {
+            return input();
+        }
+        let aux = self.recs.remove(&rec).expect("model: a REC granule is a REC of the Realm");
+        for a in aux {
+            self.set_gran(a, Gran::Delegated);
+        }
+        self.set_gran(rec, Gran::Delegated);
+        ok(&[])
+    }
+
+    /// rd_align, rd_bound, rd_state.
+    fn rec_aux_count(&mut self, rd: u64) -> Regs {
+        if !self.rd_ok(rd) {
+            return input();
+        }
+        ok(&[REC_AUX_COUNT])
     }
 
     /// Every (ipa, level) naming an entry of a table of the model, with the READ_ENTRY result the
