@@ -81,10 +81,10 @@ enum Command {
     /// `realm` scenario. Under icount the counter advances one tick per executed instruction, so
     /// every figure is an instruction count over all worlds (Realm, Warden, EL3, Host) and the same
     /// from run to run. bench-guest times each operation 64 times between `ISB; MRS CNTVCT_EL0`
-    /// pairs (about 2 instructions of its own): RSI_VERSION (answered inside Warden),
-    /// RSI_HOST_CALL (exit to the Host and back), an emulated MMIO read and write, an SEA on
-    /// EMPTY memory, IPA_STATE_GET, IPA_STATE_SET (a RIPAS_CHANGE exit, RTT_SET_RIPAS) and PSCI
-    /// CPU_ON of REC 1 (PSCI exit, PSCI_COMPLETE).
+    /// pairs (its own instructions around each call included): RSI_VERSION (answered inside
+    /// Warden), RSI_HOST_CALL (exit to the Host and back), an emulated MMIO read and write, an SEA
+    /// on EMPTY memory, IPA_STATE_GET, IPA_STATE_SET (a RIPAS_CHANGE exit, RTT_SET_RIPAS) and
+    /// PSCI CPU_ON of REC 1 (PSCI exit, PSCI_COMPLETE).
     ///
     /// Writes perf/results/<name>.json (the guest's min/median/p99/max per benchmark, plus the git
     /// commit, QEMU version and command) and prints each benchmark next to the previous results
