@@ -13,7 +13,7 @@ use core::mem::offset_of;
 use warden_abi::rec_run::{GICV3_HCR_HOST_MASK, REC_RUN_EXIT_OFFSET, RmiRecEnter, RmiRecEnterFlags, RmiRecExit, RmiRecExitReason};
 use warden_abi::rtt::RmiRipas;
 use warden_abi::status::{RmiStatus, RsiStatus};
-use zerocopy::IntoBytes;
+use zerocopy::{FromBytes, FromZeros, IntoBytes, KnownLayout};
 
 use crate::granule::GranuleState;
 use crate::platform::{Machine, NsAccessFault, RealmTrap, RunConfig};
@@ -61,28 +61,35 @@ pub fn gicv3_config_is_valid(hcr: u64, lrs: &[u64]) -> bool {
     })
 }
 
-/// The parts of `RmiRecEnter` Warden uses, read with three small copies instead of 2 KiB.
+/// The parts of `RmiRecEnter` Warden uses, read in place with three small copies instead of 2 KiB.
+#[derive(FromBytes, IntoBytes, KnownLayout)]
+#[repr(C)]
 struct EnterArgs {
-    flags: RmiRecEnterFlags,
+    flags: u64,
     gprs: [u64; 31],
-    gicv3_hcr: u64,
-    gicv3_lrs: [u64; 16],
+    /// `gicv3_hcr` followed by `gicv3_lrs[0..16]`, as in the ABI.
+    gic: [u64; 17],
 }
 
 impl EnterArgs {
-    fn read<M: Machine>(machine: &M, run: Pa) -> Result<Self, NsAccessFault> {
+    fn read<M: Machine>(&mut self, machine: &M, run: Pa) -> Result<(), NsAccessFault> {
         let at = |offset: usize| Pa(run.raw() + offset as u64);
-        let mut flags = 0u64;
-        machine.ns_read(at(offset_of!(RmiRecEnter, flags)), flags.as_mut_bytes())?;
-        let mut gprs = [0u64; 31];
-        machine.ns_read(at(offset_of!(RmiRecEnter, gprs)), gprs.as_mut_bytes())?;
-        // gicv3_hcr and gicv3_lrs are contiguous.
-        let mut gic = [0u64; 17];
-        machine.ns_read(at(offset_of!(RmiRecEnter, gicv3_hcr)), gic.as_mut_bytes())?;
-        let mut gicv3_lrs = [0u64; 16];
-        gicv3_lrs.copy_from_slice(&gic[1..]);
-        // Flag bits other than those of RMI 1.0 are not part of the ABI: ignored.
-        Ok(Self { flags: RmiRecEnterFlags::from_bits_truncate(flags), gprs, gicv3_hcr: gic[0], gicv3_lrs })
+        machine.ns_read(at(offset_of!(RmiRecEnter, flags)), self.flags.as_mut_bytes())?;
+        machine.ns_read(at(offset_of!(RmiRecEnter, gprs)), self.gprs.as_mut_bytes())?;
+        machine.ns_read(at(offset_of!(RmiRecEnter, gicv3_hcr)), self.gic.as_mut_bytes())
+    }
+
+    /// The entry flags (bits other than those of RMI 1.0 are not part of the ABI: ignored).
+    fn flags(&self) -> RmiRecEnterFlags {
+        RmiRecEnterFlags::from_bits_truncate(self.flags)
+    }
+
+    fn gicv3_hcr(&self) -> u64 {
+        self.gic[0]
+    }
+
+    fn gicv3_lrs(&self) -> &[u64] {
+        &self.gic[1..]
     }
 }
 
@@ -136,7 +143,8 @@ impl<M: Machine> Rmm<'_, M> {
         if !run_ptr.is_granule_aligned() || !self.granules.is_delegable(run_ptr) {
             return Err(input);
         }
-        let enter = EnterArgs::read(self.machine(), run_ptr).map_err(|_| input)?;
+        let mut enter = EnterArgs::new_zeroed();
+        enter.read(self.machine(), run_ptr).map_err(|_| input)?;
         // rec_align, rec_bound, rec_gran_state
         if !rec_pa.is_granule_aligned() {
             return Err(input);
@@ -155,13 +163,13 @@ impl<M: Machine> Rmm<'_, M> {
         if !rec.runnable() {
             return Err(RmiStatus::rec()); // rec_runnable
         }
-        let flags = enter.flags;
+        let flags = enter.flags();
         let num_lrs = usize::from(self.machine().features().gicv3_num_lrs).min(16);
         let checked = guard.with(|inner| {
             if flags.contains(RmiRecEnterFlags::EMUL_MMIO) && inner.emulatable_abort.is_none() {
                 return Err(RmiStatus::rec()); // rec_mmio
             }
-            if !gicv3_config_is_valid(enter.gicv3_hcr, &enter.gicv3_lrs[..num_lrs]) {
+            if !gicv3_config_is_valid(enter.gicv3_hcr(), &enter.gicv3_lrs()[..num_lrs]) {
                 return Err(RmiStatus::rec()); // rec_gicv3
             }
             if inner.psci_pending.is_some() {
@@ -235,8 +243,8 @@ impl<M: Machine> RecRun<'_, '_, M> {
             x[2] = u64::from(reject);
             inner.ripas.pending = false;
         }
-        inner.ctx.gic.hcr = enter.gicv3_hcr;
-        inner.ctx.gic.lrs[..num_lrs].copy_from_slice(&enter.gicv3_lrs[..num_lrs]);
+        inner.ctx.gic.hcr = enter.gicv3_hcr();
+        inner.ctx.gic.lrs[..num_lrs].copy_from_slice(&enter.gicv3_lrs()[..num_lrs]);
         self.complete_host_call(inner, &enter.gprs)
     }
 
