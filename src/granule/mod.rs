@@ -43,4 +43,4 @@ pub mod table;
 
 pub use handle::{Claimed, GranuleObject, Shared};
 pub use state::GranuleState;
-pub use table::{AcquireError, GranuleTable};
+pub use table::{AcquireError, GranuleTable, Refused};

@@ -2,7 +2,7 @@
 
 use warden_abi::addr::Pa;
 
-use super::handle::{Claimed, Shared};
+use super::handle::{Claimed, GranuleObject, Shared};
 use super::state::GranuleState;
 use crate::platform::{DramLayout, Machine};
 use crate::sync::{AtomicU32, Ordering, spin_loop};
@@ -27,6 +27,15 @@ enum Waits {
     ForAnyState,
     /// Never: a held granule is reported as [`AcquireError::Busy`].
     Never,
+}
+
+/// Why [`GranuleTable::claim_unless`] did not claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused<E> {
+    /// The granule could not be acquired at all (not delegable, wrong state).
+    Acquire(AcquireError),
+    /// The object's own state makes the command fail with this error.
+    By(E),
 }
 
 /// Why a granule could not be acquired.
@@ -133,6 +142,33 @@ impl<'a, M: Machine> GranuleTable<'a, M> {
     pub fn try_claim(&self, pa: Pa, expected: GranuleState) -> Result<Claimed<'_, 'a, M>, AcquireError> {
         let index = self.acquire(pa, expected, Mode::Exclusive, Waits::Never)?;
         Ok(Claimed::new(self, index, pa, expected))
+    }
+
+    /// Claims a granule that may stay shared for a long time — an RD while one of its RECs runs, a
+    /// REC while it runs — without ever waiting for that: `refuse` looks at the object through a
+    /// shared reference and names the command's error if the long holder makes it fail; otherwise
+    /// the claim is retried while short commands hold references.
+    pub fn claim_unless<T: GranuleObject, E>(
+        &self,
+        pa: Pa,
+        refuse: impl Fn(&T) -> Option<E>,
+    ) -> Result<Claimed<'_, 'a, M>, Refused<E>> {
+        let mut wait = self.trace().wait(false);
+        let claim = loop {
+            if let Some(e) = refuse(self.share(pa, T::STATE).map_err(Refused::Acquire)?.object::<T>()) {
+                return Err(Refused::By(e));
+            }
+            match self.try_claim(pa, T::STATE) {
+                Ok(claim) => break claim,
+                Err(AcquireError::Busy) => {
+                    wait.spin();
+                    spin_loop();
+                }
+                Err(e) => return Err(Refused::Acquire(e)),
+            }
+        };
+        wait.end();
+        Ok(claim)
     }
 
     /// Takes a shared reference to the granule at `pa` if it is in state `expected`: its state

@@ -11,8 +11,7 @@ use warden_abi::rtt::RmiRipas;
 use warden_abi::status::RmiStatus;
 use zerocopy::{FromZeros, IntoBytes};
 
-use crate::granule::{AcquireError, Claimed, GranuleState, Shared};
-use crate::sync::spin_loop;
+use crate::granule::{Claimed, GranuleState, Refused, Shared};
 use crate::measure::{Measurements, rim_init};
 use crate::platform::{Machine, TlbInvalidation};
 use crate::realm::rd::RealmConfig;
@@ -175,24 +174,13 @@ impl<M: Machine> Rmm<'_, M> {
         }
         // While one of its RECs runs, the RD is shared for as long as the Realm runs: never wait for
         // that. A Realm with RECs is live anyway; otherwise every sharer is a short command.
-        let mut wait = self.granules.trace().wait(false);
-        let rd_claim = loop {
-            {
-                let shared = self.granules.share(rd, GranuleState::Rd).map_err(|_| RmiStatus::input())?;
-                if shared.object::<Rd>().num_recs() > 0 {
-                    return Err(RmiStatus::realm(0)); // realm_live
-                }
-            }
-            match self.granules.try_claim(rd, GranuleState::Rd) {
-                Ok(claim) => break claim,
-                Err(AcquireError::Busy) => {
-                    wait.spin();
-                    spin_loop();
-                }
-                Err(_) => return Err(RmiStatus::input()),
-            }
-        };
-        wait.end();
+        let rd_claim = self
+            .granules
+            .claim_unless(rd, |realm: &Rd| (realm.num_recs() > 0).then(|| RmiStatus::realm(0))) // realm_live
+            .map_err(|e| match e {
+                Refused::By(e) => e,
+                Refused::Acquire(_) => RmiStatus::input(), // rd_bound, rd_state
+            })?;
         let realm = rd_claim.object::<Rd>();
         // realm_live: RECs exist, or a starting RTT has a live entry. The RD is claimed, so nothing
         // can add either while we look.

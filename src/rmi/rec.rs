@@ -13,14 +13,13 @@ use warden_abi::status::{PsciAffinityState, PsciReturn, RmiStatus};
 use zerocopy::{FromZeros, IntoBytes};
 
 use super::realm::REC_AUX_COUNT;
-use crate::granule::{AcquireError, Claimed, GranuleState};
+use crate::granule::{Claimed, GranuleState, Refused};
 use crate::measure::{rec_content, rim_extend_rec};
 use crate::platform::Machine;
 use crate::realm::{Rd, RealmState};
 use crate::rec::context::{RecContext, SCTLR_EL1_EE};
 use crate::rec::{PsciRequest, Rec};
 use crate::rmm::{MAX_RECS_ORDER, Rmm};
-use crate::sync::spin_loop;
 
 impl<M: Machine> Rmm<'_, M> {
     /// RMI_REC_CREATE.
@@ -118,24 +117,13 @@ impl<M: Machine> Rmm<'_, M> {
             return Err(RmiStatus::input());
         }
         // A REC is shared for as long as it runs: decide from its state, never wait for the run.
-        let mut wait = self.granules.trace().wait(false);
-        let claim = loop {
-            {
-                let shared = self.granules.share(rec, GranuleState::Rec).map_err(|_| RmiStatus::input())?;
-                if shared.object::<Rec>().is_running() {
-                    return Err(RmiStatus::rec());
-                }
-            }
-            match self.granules.try_claim(rec, GranuleState::Rec) {
-                Ok(claim) => break claim,
-                Err(AcquireError::Busy) => {
-                    wait.spin();
-                    spin_loop();
-                }
-                Err(_) => return Err(RmiStatus::input()),
-            }
-        };
-        wait.end();
+        let claim = self
+            .granules
+            .claim_unless(rec, |r: &Rec| r.is_running().then(RmiStatus::rec)) // rec_state
+            .map_err(|e| match e {
+                Refused::By(e) => e,
+                Refused::Acquire(_) => RmiStatus::input(), // rec_bound, rec_gran_state
+            })?;
         // Under the claim nobody can enter or lock the REC (both start with a shared reference).
         let object = claim.object::<Rec>();
         let (owner, aux): (Pa, ArrayVec<Pa, MAX_REC_AUX_GRANULES>) = (object.owner(), object.aux().iter().copied().collect());
