@@ -493,3 +493,33 @@ fn system_registers_wfx_and_serror() {
         assert_exit(&e, &want);
     });
 }
+
+#[test]
+fn a_realm_reaching_realm_pas_memory_through_an_unprotected_mapping_is_stopped() {
+    with_host(|h| {
+        let rec = h.active_realm(PC);
+        let run = h.fresh_ns();
+        // The Host maps an unprotected IPA to a Realm-PAS granule (here: the RD); the Realm's access
+        // takes a granule protection fault (DFSC 0x28). Retrying could never succeed: the Realm
+        // gets an SEA and the Host a SYNC exit without the address.
+        assert_eq!(h.status(rmi::RTT_MAP_UNPROTECTED, &[RD, NS_IPA, 3, RD | (0b110 << 2) | (0b11 << 6)]), RmiStatus::SUCCESS);
+        h.m.script(Pa(rec), step(|ctx| {
+            ctx.el1.vbar = VBAR;
+            ctx.pstate = 0x3C5;
+            ctx.pc = PC;
+            RealmTrap::Sync { esr: DABT | IL | ISV | (1 << 6) | 0x28, far: 0x1000, hpfar: (NS_IPA >> 12) << 4 }
+        }));
+        let (st, e) = h.enter(rec, run);
+        assert_eq!(st, RmiStatus::SUCCESS);
+        let mut want = RmiRecExit::new_zeroed();
+        want.esr = DABT | IL | 0x28;
+        assert_exit(&e, &want);
+        h.m.script(Pa(rec), step(|ctx| {
+            assert_eq!((ctx.pc, ctx.el1.esr), (VBAR + 0x200, (0x25 << 26) | IL | 0x10), "SEA taken");
+            RealmTrap::Irq
+        }));
+        assert_exit(&h.enter(rec, run).1, &exit(RmiRecExitReason::Irq));
+        // Warden keeps serving.
+        assert_eq!(h.call(rmi::VERSION, &[0x1_0000]).0[0], 0);
+    });
+}

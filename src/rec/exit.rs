@@ -149,8 +149,11 @@ pub const fn fault_ipa(hpfar: u64, far: u64) -> u64 {
 }
 
 const fn is_external_abort(fsc: u64) -> bool {
-    // SEA (0x10), SEA on a table walk (0x13..0x17), parity/ECC variants (0x18, 0x1B..0x1F).
-    matches!(fsc, 0x10 | 0x13..=0x18 | 0x1B..=0x1F)
+    // SEA (0x10), SEA on a table walk (0x13..0x17), parity/ECC variants (0x18, 0x1B..0x1F), and
+    // granule protection faults (0x23..0x28: on a walk at levels −1..3, or on the access): the
+    // Host mapped memory the Realm may not reach (e.g. Realm-PAS memory through an unprotected
+    // IPA). Retrying could never succeed; the Realm takes an SEA and the Host is told.
+    matches!(fsc, 0x10 | 0x13..=0x18 | 0x1B..=0x1F | 0x23..=0x28)
 }
 
 /// Classifies a synchronous trap from its syndrome.
@@ -290,6 +293,9 @@ mod tests {
         assert!(matches!(a, SyncTrap::Abort(Abort { instruction: false, .. })));
         assert!(matches!(classify(W | 0x10, 0, 0), SyncTrap::ExternalAbort { instruction: false, .. }));
         assert!(matches!(classify(ec::IABT_LOWER << 26 | 0x14, 0, 0), SyncTrap::ExternalAbort { instruction: true, .. }));
+        // A granule protection fault (the Host mapped Realm-PAS memory at an unprotected IPA).
+        assert!(matches!(classify(W | 0x28, 0, 0), SyncTrap::ExternalAbort { instruction: false, .. }));
+        assert!(matches!(classify(W | 0x25, 0, 0), SyncTrap::ExternalAbort { .. }));
         assert!(matches!(classify(0x3C << 26, 0, 0), SyncTrap::Other { .. }));
     }
 
