@@ -7,8 +7,8 @@ use core::ptr::{read_volatile, write_volatile};
 use warden_abi::fid::{psci, rsi};
 
 use crate::{
-    CONSOLE_OFFSET, EMPTY_IPA, IPA_BASE, MAGIC, MMIO_OFFSET, MMIO_READ_VALUE, SAMPLES,
-    SECONDARY_MAGIC,
+    CONSOLE_OFFSET, EMPTY_IPA, IPA_BASE, MAGIC, MMIO_OFFSET, MMIO_READ_VALUE, REM_INDEX,
+    REM_VALUE_LEN, SAMPLES, SECONDARY_MAGIC, TOKEN_PIECE, challenge, rem_value,
 };
 
 /// Stack of REC 0 (REC 1 needs none).
@@ -31,6 +31,9 @@ struct HostCallBuf {
 static STACK: Page<[u8; STACK_SIZE]> = Page(UnsafeCell::new([0; STACK_SIZE]));
 #[unsafe(link_section = ".bss.page")]
 static CONFIG: Page<[u64; 512]> = Page(UnsafeCell::new([0; 512]));
+/// RSI_ATTESTATION_TOKEN_CONTINUE's buffer: the token is assembled here.
+#[unsafe(link_section = ".bss.page")]
+static TOKEN: Page<[u8; 4096]> = Page(UnsafeCell::new([0; 4096]));
 #[unsafe(link_section = ".bss.page")]
 static HOST_CALL: Page<HostCallBuf> = Page(UnsafeCell::new(HostCallBuf {
     imm: 0,
@@ -129,6 +132,147 @@ fn smc(fid: u64, a: [u64; 6]) -> [u64; 4] {
         )
     };
     [x0, x1, x2, x3]
+}
+
+/// An SMC with eight arguments (x1–x8); x0–x3 of the result.
+#[inline(always)]
+fn smc8(fid: u64, a: [u64; 8]) -> [u64; 4] {
+    let (x0, x1, x2, x3);
+    // SAFETY: an RSI call; the RMM may write x0–x17 (SMCCC), nothing else.
+    unsafe {
+        asm!(
+            "smc #0",
+            inout("x0") fid => x0, inout("x1") a[0] => x1, inout("x2") a[1] => x2,
+            inout("x3") a[2] => x3, inout("x4") a[3] => _, inout("x5") a[4] => _,
+            inout("x6") a[5] => _, inout("x7") a[6] => _, inout("x8") a[7] => _, out("x9") _,
+            out("x10") _, out("x11") _, out("x12") _, out("x13") _, out("x14") _, out("x15") _,
+            out("x16") _, out("x17") _, options(nostack),
+        )
+    };
+    [x0, x1, x2, x3]
+}
+
+/// Little-endian words of `bytes` (zero-padded).
+fn words<const N: usize>(bytes: &[u8]) -> [u64; N] {
+    let mut w = [0u64; N];
+    for (i, b) in bytes.iter().take(8 * N).enumerate() {
+        w[i / 8] |= u64::from(*b) << (8 * (i % 8));
+    }
+    w
+}
+
+/// One token request into [`TOKEN`]: INIT with [`challenge`], then CONTINUE until RSI_SUCCESS.
+struct Request {
+    /// INIT's X0 and X1 (upper bound of the token size).
+    init: [u64; 2],
+    /// The last CONTINUE's X0.
+    status: u64,
+    /// Token bytes written.
+    len: u64,
+    /// Ticks of INIT, and from before INIT to after the last CONTINUE.
+    ticks: [u64; 2],
+    /// CONTINUE calls, and those that returned RSI_INCOMPLETE with 0 bytes (IRQ during signing).
+    calls: u64,
+    interrupted: u64,
+}
+
+impl Request {
+    const SUCCESS: u64 = 0;
+    const INCOMPLETE: u64 = 3;
+    /// CONTINUE calls before giving up (each signing step polls for an IRQ; ~110 steps).
+    const MAX_CALLS: u64 = 100_000;
+
+    fn run() -> Self {
+        let buf = TOKEN.0.get() as u64;
+        let t0 = now();
+        let init = smc8(rsi::ATTESTATION_TOKEN_INIT, words(&challenge()));
+        let t1 = now();
+        let mut r = Request {
+            init: [init[0], init[1]],
+            status: init[0],
+            len: 0,
+            ticks: [t1 - t0, 0],
+            calls: 0,
+            interrupted: 0,
+        };
+        if init[0] == Self::SUCCESS && init[1] <= 4096 {
+            loop {
+                let c = smc(
+                    rsi::ATTESTATION_TOKEN_CONTINUE,
+                    [buf, r.len, 4096 - r.len, 0, 0, 0],
+                );
+                r.calls += 1;
+                r.status = c[0];
+                if c[0] != Self::SUCCESS && c[0] != Self::INCOMPLETE {
+                    break;
+                }
+                r.len += c[1];
+                r.interrupted += u64::from(c[0] == Self::INCOMPLETE && c[1] == 0);
+                if c[0] == Self::SUCCESS || r.len >= 4096 || r.calls >= Self::MAX_CALLS {
+                    break;
+                }
+            }
+        }
+        r.ticks[1] = now() - t0;
+        r
+    }
+
+    fn ok(&self) -> bool {
+        self.init[0] == Self::SUCCESS
+            && self.status == Self::SUCCESS
+            && self.len > 0
+            && self.len <= self.init[1]
+    }
+}
+
+/// Extends REM [`REM_INDEX`], requests a token for [`challenge`] twice into [`TOKEN`] (the first
+/// request also fills Warden's attestation cache) and hands the second to the Host (host calls
+/// 0x500, 0x501); returns the number of failed checks.
+fn attest() -> u64 {
+    let v: [u64; 4] = words(&rem_value());
+    let ext = smc(
+        rsi::MEASUREMENT_EXTEND,
+        [REM_INDEX, REM_VALUE_LEN as u64, v[0], v[1], v[2], v[3]],
+    );
+    let mut failed = check(20, ext[0] == 0, ext[0], 0);
+    let first = Request::run();
+    failed += check(21, first.ok(), first.init[0], first.status);
+    let r = Request::run();
+    let ok = r.ok();
+    let off = r.len;
+    let _ = host_call(
+        0x500,
+        &[
+            off,
+            r.init[1],
+            r.ticks[0],
+            r.ticks[1],
+            r.calls,
+            r.interrupted,
+            u64::from(!ok),
+            first.ticks[0],
+            first.ticks[1],
+            first.calls,
+            first.interrupted,
+        ],
+    );
+    let base = TOKEN.0.get().cast::<u8>();
+    let len = off.min(4096) as usize;
+    for at in (0..len).step_by(TOKEN_PIECE) {
+        let n = (len - at).min(TOKEN_PIECE);
+        let mut piece = [0u8; TOKEN_PIECE];
+        for (i, b) in piece[..n].iter_mut().enumerate() {
+            // SAFETY: inside REC 0's own token page, which the RMM wrote during CONTINUE.
+            *b = unsafe { read_volatile(base.add(at + i)) };
+        }
+        let mut g = [0u64; 31];
+        g[0] = at as u64;
+        g[1] = n as u64;
+        g[2..].copy_from_slice(&words::<29>(&piece[..n]));
+        let _ = host_call(0x501, &g);
+    }
+    failed += check(22, ok, r.init[0], r.status);
+    failed
 }
 
 /// The virtual counter, after every earlier instruction.
@@ -336,6 +480,7 @@ extern "C" fn guest_main() -> ! {
     {
         failed += check(10 + id as u64, ok, name_words(name)[0], name_words(name)[1]);
     }
+    failed += attest();
     let d8 = read_d8();
     failed += check(3, d8 == 0x4009_21FB_5444_2D18, d8, 0);
     let _ = writeln!(con, "bench-guest: done, {failed} failed checks; SYSTEM_OFF");

@@ -19,11 +19,24 @@
 //! | 0x0200 | check result | 0 = check id, 1 = 1 pass / 0 fail, 2–3 = detail |
 //! | 0x0300 | run REC 1 until it exits (after a CPU_ON), then re-enter REC 0 | – |
 //! | 0x0400 | done: PSCI SYSTEM_OFF follows | 0 = number of failed checks |
+//! | 0x0500 | attestation summary (before the token) | of the second (reported) request: 0 = token length, 1 = INIT's upper bound, 2 = INIT ticks, 3 = ticks from before INIT to after the last CONTINUE, 4 = CONTINUE calls, 5 = of those, RSI_INCOMPLETE with 0 bytes (signing interrupted by an IRQ), 6 = 0 ok / 1 error; of the first request (which also fills Warden's attestation cache): 7 = INIT ticks, 8 = INIT..last CONTINUE ticks, 9 = CONTINUE calls, 10 = interrupted |
+//! | 0x0501 | a piece of the attestation token | 0 = byte offset, 1 = bytes in this piece (≤ 232), 2–30 = the bytes (little-endian words) |
 //! | 0xDEAD | unexpected exception in the guest | 0 = ESR_EL1, 1 = ELR_EL1, 2 = FAR_EL1 |
 //!
 //! MMIO: the Host emulates a 32-bit register at unprotected IPA `2^(ipa_width-1) + MMIO_OFFSET`
 //! (reads return [`MMIO_READ_VALUE`], writes are accepted) and a console at
 //! `2^(ipa_width-1) + CONSOLE_OFFSET` (each 32-bit write is one character).
+//!
+//! # Attestation
+//! After the benchmarks REC 0 extends REM index [`REM_INDEX`] (RSI_MEASUREMENT_EXTEND, the
+//! [`REM_VALUE_LEN`] bytes of [`rem_value`]), then requests a token with the fixed challenge
+//! [`challenge`] (byte `i` = `i*37 ^ 0xC3`, i = 0..64): RSI_ATTESTATION_TOKEN_INIT, then
+//! RSI_ATTESTATION_TOKEN_CONTINUE into its own RAM page (a protected IPA backed by
+//! DATA_CREATE_UNKNOWN) at increasing offsets until RSI_SUCCESS, calling again on RSI_INCOMPLETE (with
+//! 0 bytes when an IRQ interrupted the signing). It does this twice — the first request also makes
+//! Warden fetch its attestation material from EL3 — and reports both (0x0500), then the second
+//! token in 0x0501 pieces. Checks 20–22: the extend, the first and the second request.
+//! The token's expected REM is `SHA-256(32 zero bytes ‖ rem_value)` (the REM starts at zero).
 //!
 //! Timing: `ISB; MRS CNTVCT_EL0` around each operation. Under QEMU's
 //! `-icount shift=0,align=off,sleep=off` the counter advances one tick per executed instruction,
@@ -48,6 +61,34 @@ pub const MMIO_READ_VALUE: u32 = 0x5EA1_CAFE;
 pub const EMPTY_IPA: u64 = 0x9000_0000;
 /// Samples per benchmark.
 pub const SAMPLES: usize = 64;
+/// The REM the guest extends (RSI index; the token's REM array index is one less).
+pub const REM_INDEX: u64 = 1;
+/// How many bytes of [`rem_value`] RSI_MEASUREMENT_EXTEND measures.
+pub const REM_VALUE_LEN: usize = 32;
+/// Token bytes per 0x0501 host call (29 words).
+pub const TOKEN_PIECE: usize = 232;
+
+/// The attestation challenge: byte `i` is `i*37 ^ 0xC3` (mod 256), i = 0..64.
+pub const fn challenge() -> [u8; 64] {
+    let mut c = [0u8; 64];
+    let mut i = 0;
+    while i < 64 {
+        c[i] = ((i * 37) as u8) ^ 0xC3;
+        i += 1;
+    }
+    c
+}
+
+/// The value extended into REM [`REM_INDEX`]: byte `i` is `i ^ 0xA5`, i = 0..32.
+pub const fn rem_value() -> [u8; REM_VALUE_LEN] {
+    let mut v = [0u8; REM_VALUE_LEN];
+    let mut i = 0;
+    while i < REM_VALUE_LEN {
+        v[i] = (i as u8) ^ 0xA5;
+        i += 1;
+    }
+    v
+}
 
 #[cfg(target_os = "none")]
 mod guest;

@@ -102,7 +102,21 @@ pub fn bench(req: &Request) -> Result<()> {
         "rmi_version_from_ns_min": guest["rmi_version_from_ns_min"].clone(),
         "host_time_per_ping": guest["host_time_per_ping"].clone(),
         "exits": guest["exits"].clone(),
+        "attestation": guest["attestation"].clone(),
     });
+    let a = &guest["attestation"];
+    if a.is_object() {
+        step(&format!(
+            "attestation token ({} bytes): TOKEN_INIT {} instructions; TOKEN_INIT to the last CONTINUE {} instructions over {} CONTINUE calls ({} interrupted by an IRQ); first request (fills the attestation cache): TOKEN_INIT {}, to the last CONTINUE {}",
+            a["token_bytes"],
+            a["init"],
+            a["init_to_last_continue"],
+            a["continue_calls"],
+            a["interrupted"],
+            a["first_init"],
+            a["first_init_to_last_continue"]
+        ));
+    }
     let text = serde_json::to_string_pretty(&record)
         .map_err(|e| Error::new(format!("results JSON: {e}")))?;
     fs::write(&out_path, text + "\n")?;

@@ -3,6 +3,7 @@
 //! Every subcommand prints `==> …` progress lines and exits with a non-zero status on failure.
 //! See `cargo xtask --help` for what each one does.
 
+mod attest;
 mod bench;
 mod install;
 mod qemu;

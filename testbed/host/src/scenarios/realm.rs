@@ -7,7 +7,10 @@
 //!   emulation, host calls (the results protocol), RIPAS changes (RTT_SET_RIPAS), PSCI
 //!   (PSCI_COMPLETE) and IRQs; prints the guest's benchmark table, writes it as JSON
 //!   ([`RESULTS_JSON`]) through semihosting, tears everything down and checks every granule reads
-//!   back zero.
+//!   back zero. The guest also extends a REM and requests an attestation token (host calls 0x500,
+//!   0x501): the driver writes it as [`TOKEN_FILE`], with [`REALM_DESCRIPTION`] — the Realm as
+//!   attest-verify describes it (params, RTT_INIT_RIPAS, the measured DATA_CREATEs of the image
+//!   file [`GUEST_IMAGE_FILE`], the REC_CREATEs, in order) — for `cargo xtask` to verify.
 //! * `realm-pair` — two such Realms at once on 4 CPUs: CPUs 0 and 1 run the REC 0s, CPUs 2 and 3
 //!   the REC 1s (started by the guests' CPU_ON), so both RECs of a Realm also run concurrently.
 //!
@@ -49,6 +52,17 @@ const MAX_AUX: u64 = 16;
 const MAX_ROWS: usize = 8;
 /// The results file (semihosting, relative to QEMU's working directory).
 pub const RESULTS_JSON: &str = "realm-bench.json";
+/// The guest's attestation token (raw CBOR, as RSI_ATTESTATION_TOKEN_CONTINUE wrote it).
+pub const TOKEN_FILE: &str = "realm-token.cbor";
+/// The Realm description attest-verify recomputes the RIM from (its README's format).
+pub const REALM_DESCRIPTION: &str = "realm.json";
+/// The image file the description's measured `data` steps name (relative to the description): the
+/// flat bench-guest image QEMU's loader put at [`GUEST_NS`]; `cargo xtask` copies it there.
+pub const GUEST_IMAGE_FILE: &str = "bench-guest.bin";
+/// Room for [`REALM_DESCRIPTION`] (about 120 bytes per measured page).
+const DESCRIPTION_BYTES: usize = 4096;
+/// bench-guest's `TOKEN_PIECE`: token bytes per host call 0x501.
+const TOKEN_PIECE: u64 = 232;
 
 /// `RmiRecEnter.flags` bit 0: the exit was an emulated MMIO access.
 const FLAG_EMUL_MMIO: u64 = 1 << 0;
@@ -146,6 +160,12 @@ struct Run {
     /// Host cycles between a ping's exit and the next REC_ENTER: sum, count.
     ping_host: (u64, u64),
     done: bool,
+    /// Host call 0x500: token length, INIT bound, INIT ticks, INIT..last CONTINUE ticks,
+    /// CONTINUE calls, interrupted CONTINUEs, error; the first (cold) request's INIT ticks,
+    /// INIT..last CONTINUE ticks, CONTINUE calls, interrupted CONTINUEs.
+    attest: Option<[u64; 11]>,
+    /// Token bytes received (host calls 0x501), in order.
+    token_received: u64,
     line: [u8; 160],
     line_len: usize,
     /// Console lines are prefixed with this.
@@ -165,6 +185,8 @@ impl Run {
             exits: [0; 8],
             ping_host: (0, 0),
             done: false,
+            attest: None,
+            token_received: 0,
             line: [0; 160],
             line_len: 0,
             tag,
@@ -194,6 +216,9 @@ fn set_enter(run: u64, flags: u64, gprs: &[u64; 8]) {
         nsmem::write_u64(run + (offset_of!(RmiRecEnter, gprs) + 8 * i) as u64, *g);
     }
 }
+
+/// The token of the `realm` scenario's guest (host calls 0x501), little-endian words.
+static TOKEN: [AtomicU64; 512] = [const { AtomicU64::new(0) }; 512];
 
 /// REC 1 hand-off between the CPU running REC 0 and the CPU running REC 1 (`realm-pair`).
 static MAILBOX: [AtomicU64; 2] = [const { AtomicU64::new(MB_IDLE) }; 2];
@@ -349,6 +374,30 @@ fn run_rec(
                         }
                     },
                     0x400 => {}
+                    0x500 => {
+                        ensure!(
+                            st.attest.is_none() && g[0] <= 4096,
+                            "REC {rec}: attestation summary twice, or a {}-byte token",
+                            g[0]
+                        );
+                        st.attest = Some(core::array::from_fn(|i| exit_gpr(run, i)));
+                    }
+                    0x501 => {
+                        let (at, n) = (g[0], g[1]);
+                        let len = st.attest.map_or(0, |a| a[0]);
+                        ensure!(
+                            at == st.token_received && n <= TOKEN_PIECE && at + n <= len,
+                            "REC {rec}: token piece at {at} of {n} bytes (have {}, token {len})",
+                            st.token_received
+                        );
+                        if st.tag.is_empty() {
+                            for i in 0..n.div_ceil(8) {
+                                let w = exit_gpr(run, 2 + i as usize);
+                                TOKEN[(at / 8 + i) as usize].store(w, Ordering::Relaxed);
+                            }
+                        }
+                        st.token_received += n;
+                    }
                     0xDEAD => {
                         return Err(msg!(
                             "guest exception: ESR_EL1 {:#x} ELR_EL1 {:#x} FAR_EL1 {:#x}",
@@ -577,9 +626,9 @@ fn teardown(c: &mut Checks, b: &Built) -> Result<(), Msg> {
 
 /// The results as JSON: `{"unit": …, "benchmarks": [{"name", "samples", "min", "median", "p99",
 /// "max"}, …], "rmi_version_ns": …, "exits": {…}}`.
-fn json(st: &Run, rmi_version: u64, cntfrq: u64) -> Text<2048> {
+fn json(st: &Run, rmi_version: u64, cntfrq: u64) -> Text<3072> {
     use core::fmt::Write;
-    let mut j = Text::<2048>::new();
+    let mut j = Text::<3072>::new();
     let _ = write!(
         j,
         "{{\n  \"source\": \"bench-guest\",\n  \"unit\": \"CNTVCT ticks (instructions under -icount shift=0)\",\n  \"cntfrq\": {cntfrq},\n  \"benchmarks\": ["
@@ -601,10 +650,124 @@ fn json(st: &Run, rmi_version: u64, cntfrq: u64) -> Text<2048> {
     let e = &st.exits;
     let _ = write!(
         j,
-        "\n  ],\n  \"rmi_version_from_ns_min\": {rmi_version},\n  \"host_time_per_ping\": {host},\n  \"exits\": {{\"sync\": {}, \"irq\": {}, \"fiq\": {}, \"psci\": {}, \"ripas_change\": {}, \"host_call\": {}}},\n  \"guest_checks\": {}\n}}\n",
+        "\n  ],\n  \"rmi_version_from_ns_min\": {rmi_version},\n  \"host_time_per_ping\": {host},\n  \"exits\": {{\"sync\": {}, \"irq\": {}, \"fiq\": {}, \"psci\": {}, \"ripas_change\": {}, \"host_call\": {}}},\n  \"guest_checks\": {}",
         e[0], e[1], e[2], e[3], e[4], e[5], st.checks
     );
+    if let Some(a) = st.attest {
+        let _ = write!(
+            j,
+            ",\n  \"attestation\": {{\"token_bytes\": {}, \"init\": {}, \"init_to_last_continue\": {}, \"continue_calls\": {}, \"interrupted\": {}, \"first_init\": {}, \"first_init_to_last_continue\": {}, \"first_continue_calls\": {}, \"first_interrupted\": {}}}",
+            a[0], a[2], a[3], a[4], a[5], a[7], a[8], a[9], a[10]
+        );
+    }
+    let _ = write!(j, "\n}}\n");
     j
+}
+
+/// The Realm as attest-verify describes it: the params REALM_CREATE measured and the RIM-changing
+/// calls [`build`] made, in order.
+fn description(b: &Built) -> Text<DESCRIPTION_BYTES> {
+    use core::fmt::Write;
+    let raw = realm_params(b.realm.rtt0(), b.realm.vmid).encode();
+    let mut j = Text::<DESCRIPTION_BYTES>::new();
+    let algo = match raw.hash_algo {
+        0 => "sha-256",
+        _ => "sha-512",
+    };
+    let _ = write!(
+        j,
+        "{{\n  \"hash_algo\": \"{algo}\", \"s2sz\": {}, \"flags\": {}, \"sve_vl\": {}, \"num_bps\": {}, \"num_wps\": {}, \"pmu_num_ctrs\": {},\n  \"rpv\": \"",
+        raw.s2sz, raw.flags, raw.sve_vl, raw.num_bps, raw.num_wps, raw.pmu_num_ctrs
+    );
+    for byte in raw.rpv {
+        let _ = write!(j, "{byte:02x}");
+    }
+    let top = GUEST_IPA + b.mem_pages * 0x1000;
+    let _ = write!(
+        j,
+        "\",\n  \"steps\": [\n    {{\"init_ripas\": {{\"base\": \"{GUEST_IPA:#x}\", \"top\": \"{top:#x}\", \"level\": 3}}}}"
+    );
+    for i in 0..b.file_pages {
+        let _ = write!(
+            j,
+            ",\n    {{\"data\": {{\"ipa\": \"{:#x}\", \"file\": \"{GUEST_IMAGE_FILE}\", \"offset\": {}, \"measured\": true}}}}",
+            GUEST_IPA + i * 0x1000,
+            i * 0x1000
+        );
+    }
+    for runnable in [true, false] {
+        let _ = write!(
+            j,
+            ",\n    {{\"rec\": {{\"pc\": \"{GUEST_IPA:#x}\", \"gprs\": [0, 0, 0, 0, 0, 0, 0, 0], \"runnable\": {runnable}}}}}"
+        );
+    }
+    let _ = write!(j, "\n  ]\n}}\n");
+    j
+}
+
+/// Writes [`RESULTS_JSON`]. Not inlined: its buffer must not sit in [`realm`]'s frame while the
+/// REC runs (the host stacks are 32 KiB).
+#[inline(never)]
+fn write_results(st: &Run, rmi_version: u64) -> Result<(), Msg> {
+    let j = json(st, rmi_version, cntfrq());
+    match semihosting::write_file(RESULTS_JSON, j.as_bytes()) {
+        Ok(()) => {
+            println!("host: benchmark results written to {RESULTS_JSON} (semihosting)");
+            Ok(())
+        }
+        Err(e) => Err(msg!("could not write {RESULTS_JSON}: {e}")),
+    }
+}
+
+/// Checks the guest's attestation report and writes [`TOKEN_FILE`] and [`REALM_DESCRIPTION`].
+/// Not inlined, like [`write_results`].
+#[inline(never)]
+fn write_attestation(c: &mut Checks, st: &Run, b: &Built) -> Result<(), Msg> {
+    let Some(a) = st.attest else {
+        return Err(msg!(
+            "bench-guest reported no attestation token (host call 0x500)"
+        ));
+    };
+    let [
+        len,
+        bound,
+        init,
+        total,
+        calls,
+        interrupted,
+        err,
+        init1,
+        total1,
+        calls1,
+        _,
+    ] = a;
+    c.that(
+        format_args!(
+            "attestation: token {len} bytes (INIT bound {bound}), {calls} CONTINUEs, guest error flag {err}"
+        ),
+        err == 0 && len > 0 && len <= bound && st.token_received == len,
+    )?;
+    // SAFETY: `AtomicU64` has `u64`'s in-memory representation (little-endian words in token
+    // order); this CPU wrote them and nothing writes them during the `realm` scenario now.
+    let token = unsafe { core::slice::from_raw_parts(TOKEN.as_ptr().cast::<u8>(), len as usize) };
+    if let Err(e) = semihosting::write_binary(TOKEN_FILE, token) {
+        return Err(msg!("could not write {TOKEN_FILE}: {e}"));
+    }
+    let d = description(b);
+    ensure!(
+        d.as_bytes().len() < DESCRIPTION_BYTES && d.as_bytes().ends_with(b"}\n"),
+        "the Realm description does not fit in {DESCRIPTION_BYTES} bytes"
+    );
+    if let Err(e) = semihosting::write_file(REALM_DESCRIPTION, d.as_bytes()) {
+        return Err(msg!("could not write {REALM_DESCRIPTION}: {e}"));
+    }
+    println!(
+        "host: attestation: REM extended, token {len} bytes (INIT bound {bound}); INIT {init} ticks, INIT..last CONTINUE {total} ticks over {calls} CONTINUEs ({interrupted} interrupted); first request (fills the attestation cache): INIT {init1}, INIT..last CONTINUE {total1} over {calls1} CONTINUEs"
+    );
+    println!(
+        "host: attestation token written to {TOKEN_FILE}, the Realm description to {REALM_DESCRIPTION} (semihosting)"
+    );
+    Ok(())
 }
 
 fn cntfrq() -> u64 {
@@ -666,16 +829,14 @@ pub fn realm() -> Outcome {
         format_args!("{} of {} guest checks failed", st.checks_failed, st.checks),
         st.checks_failed == 0 && st.checks > 0,
     )?;
-    let j = json(&st, rmi_version, cntfrq());
-    match semihosting::write_file(RESULTS_JSON, j.as_bytes()) {
-        Ok(()) => println!("host: benchmark results written to {RESULTS_JSON} (semihosting)"),
-        Err(e) => return Err(msg!("could not write {RESULTS_JSON}: {e}")),
-    }
+    write_results(&st, rmi_version)?;
+    write_attestation(&mut c, &st, &b)?;
     teardown(&mut c, &b)?;
     Ok(msg!(
-        "bench-guest ran to SYSTEM_OFF ({} exits): {rows} benchmarks, {} guest checks passed; 2 RECs, {} pages ({} measured); torn down, {} granules read back zero; {} checks",
+        "bench-guest ran to SYSTEM_OFF ({} exits): {rows} benchmarks, {} guest checks passed, attestation token {} bytes; 2 RECs, {} pages ({} measured); torn down, {} granules read back zero; {} checks",
         e.iter().sum::<u64>(),
         st.checks,
+        st.token_received,
         b.mem_pages,
         b.file_pages,
         b.n,
