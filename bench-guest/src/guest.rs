@@ -3,11 +3,12 @@
 use core::arch::asm;
 use core::cell::UnsafeCell;
 use core::ptr::{read_volatile, write_volatile};
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use warden_abi::fid::{psci, rsi};
 
 use crate::{
-    CONSOLE_OFFSET, EMPTY_IPA, IPA_BASE, MAGIC, MMIO_OFFSET, MMIO_READ_VALUE, REM_INDEX,
+    CONSOLE_OFFSET, EMPTY_IPA, FORBIDDEN_OFFSET, IPA_BASE, UNMAPPED_IPA, VTIMER_INTID, MAGIC, MMIO_OFFSET, MMIO_READ_VALUE, REM_INDEX,
     REM_VALUE_LEN, SAMPLES, SECONDARY_MAGIC, TOKEN_PIECE, challenge, rem_value,
 };
 
@@ -84,6 +85,8 @@ guest_vectors:
     .balign 128                     // current EL, SPx, synchronous: an SEA is skipped
     stp x0, x1, [sp, #-16]!
     mrs x0, esr_el1
+    adrp x1, {last_esr}
+    str x0, [x1, :lo12:{last_esr}]
     lsr x1, x0, #26
     cmp x1, #0x25
     b.ne 3f
@@ -94,8 +97,25 @@ guest_vectors:
     eret
 3:  ldp x0, x1, [sp], #16
     b guest_unexpected_asm
-    .balign 128
-    b guest_unexpected_asm
+    .balign 128                     // current EL, SPx, IRQ: the virtual timer
+    stp x0, x1, [sp, #-16]!
+    mrs x0, S3_0_C12_C12_0          // ICC_IAR1_EL1
+    cmp x0, #{vtimer}
+    b.ne 4f
+    msr cntv_ctl_el0, xzr           // the timer is handled: off
+    isb
+    adrp x1, {irqs}
+    ldr x1, [x1, :lo12:{irqs}]
+    add x1, x1, #1
+    stp x2, x3, [sp, #-16]!
+    adrp x2, {irqs}
+    str x1, [x2, :lo12:{irqs}]
+    ldp x2, x3, [sp], #16
+4:  cmp x0, #1020
+    b.hs 5f                         // spurious: nothing to EOI
+    msr S3_0_C12_C12_1, x0          // ICC_EOIR1_EL1
+5:  ldp x0, x1, [sp], #16
+    eret
     .balign 128
     b guest_unexpected_asm
     .balign 128
@@ -114,7 +134,15 @@ guest_unexpected_asm:
     stack = sym STACK,
     stack_size = const STACK_SIZE,
     unexpected = sym guest_unexpected,
+    last_esr = sym LAST_ESR,
+    irqs = sym TIMER_IRQS,
+    vtimer = const VTIMER_INTID,
 );
+
+/// ESR_EL1 of the last synchronous exception (written by the vector).
+static LAST_ESR: AtomicU64 = AtomicU64::new(0);
+/// Virtual timer interrupts taken (written by the IRQ vector).
+static TIMER_IRQS: AtomicU64 = AtomicU64::new(0);
 
 /// An SMC with up to six arguments; x0–x3 of the result.
 #[inline(always)]
@@ -480,6 +508,8 @@ extern "C" fn guest_main() -> ! {
     {
         failed += check(10 + id as u64, ok, name_words(name)[0], name_words(name)[1]);
     }
+    failed += interrupts();
+    failed += forbidden(unprotected);
     failed += attest();
     let d8 = read_d8();
     failed += check(3, d8 == 0x4009_21FB_5444_2D18, d8, 0);
@@ -487,6 +517,120 @@ extern "C" fn guest_main() -> ! {
     let _ = host_call(0x400, &[failed]);
     let _ = smc(psci::SYSTEM_OFF, [0; 6]);
     fail_stop(0xDEAD)
+}
+
+/// Reads CNTV_CTL_EL0.
+fn cntv_ctl() -> u64 {
+    let v: u64;
+    // SAFETY: reads a register.
+    unsafe { asm!("mrs {}, cntv_ctl_el0", out(reg) v, options(nomem, nostack)) };
+    v
+}
+
+/// Checks 30–33: the EL1 virtual timer through the virtual GIC (twice, the second time across host
+/// calls), then a physical IRQ (the Host's CNTHP) during a long loop. See the crate docs.
+fn interrupts() -> u64 {
+    /// Ticks until the virtual timer fires.
+    const DELTA: u64 = 20_000;
+    /// Ticks until the Host's CNTHP fires, and how long the guest loops meanwhile.
+    const HOST_DELTA: u64 = 100_000;
+    const SPIN: u64 = 2_000_000;
+    /// Give up waiting for an interrupt after this many ticks.
+    const TIMEOUT: u64 = 500_000_000;
+    // SAFETY: the virtual CPU interface (HCR_EL2.IMO: ICC_* at EL1 are the virtual ones): all
+    // priorities unmasked, Group 1 on.
+    unsafe {
+        asm!("msr S3_0_C4_C6_0, {pmr}", "msr S3_0_C12_C12_7, {one}", "isb",
+            pmr = in(reg) 0xFFu64, one = in(reg) 1u64, options(nostack))
+    };
+    let mut failed = 0;
+    let mut cval = 0;
+    for round in 0..2u64 {
+        let before = TIMER_IRQS.load(Relaxed);
+        cval = now() + DELTA;
+        // SAFETY: arms this REC's virtual timer and unmasks IRQs; the vector handles vINTID 27.
+        unsafe {
+            asm!("msr cntv_cval_el0, {c}", "msr cntv_ctl_el0, {one}", "isb", "msr daifclr, #2",
+                c = in(reg) cval, one = in(reg) 1u64, options(nostack))
+        };
+        let t0 = now();
+        while TIMER_IRQS.load(Relaxed) == before && now() - t0 < TIMEOUT {
+            if round == 1 {
+                let _ = host_call(0, &[]); // exits to the Host while the timer runs
+            }
+        }
+        // SAFETY: masks IRQs again.
+        unsafe { asm!("msr daifset, #2", "isb", options(nostack)) };
+        let n = TIMER_IRQS.load(Relaxed) - before;
+        let ctl = cntv_ctl();
+        failed += check(30 + round, n == 1 && ctl == 0, n, ctl);
+    }
+    let s = host_call(0x601, &[]);
+    failed += check(32, s[1] == 2 && s[2] == cval, s[1], s[2]);
+    let before = s[0];
+    let _ = host_call(0x600, &[HOST_DELTA]);
+    // Loop SPIN ticks; the IRQ exit is normally within it. QEMU may deliver the timer late (its
+    // timers run on the main-loop thread, which competes with four vCPU threads), so ask the Host
+    // after each further SPIN ticks, until TIMEOUT.
+    let t0 = now();
+    let mut s;
+    loop {
+        let t1 = now();
+        while now() - t1 < SPIN {
+            core::hint::spin_loop();
+        }
+        s = host_call(0x601, &[]);
+        if s[0] != before || now() - t0 >= TIMEOUT {
+            break;
+        }
+    }
+    failed += check(33, s[0] == before + 1, s[0], before);
+    failed
+}
+
+/// A load from `ipa` whose SEA the vector skips: returns the marker 7 if it was skipped.
+fn load_skipped(ipa: u64) -> u64 {
+    let v: u64;
+    // SAFETY: the access faults (an SEA injected by Warden), and the vector skips the load.
+    unsafe {
+        asm!("mov x9, #7", "ldr x9, [{a}]", a = in(reg) ipa, out("x9") v, options(nostack))
+    };
+    v
+}
+
+/// Checks 34–36: memory the Realm must not reach (see the crate docs).
+fn forbidden(unprotected: u64) -> u64 {
+    let mut failed = 0;
+    for (i, ipa) in [0, 0x1000].into_iter().enumerate() {
+        let ipa = unprotected + FORBIDDEN_OFFSET + ipa;
+        let before = host_call(0x601, &[])[3];
+        LAST_ESR.store(0, Relaxed);
+        let v = load_skipped(ipa);
+        let esr = LAST_ESR.load(Relaxed);
+        let gpf = host_call(0x601, &[])[3] - before;
+        // The load does not complete: either Warden took the fault, injected an SEA (EC 0x25,
+        // DFSC 0x10) and reported one SYNC exit, or (QEMU: with SCR_EL3.GPF = 0 a GPF is a data
+        // abort to the translation regime's EL, which HCR_EL2.TEA does not route) the granule
+        // protection fault was taken at EL1 itself (DFSC 0x28) with no exit.
+        let sea = esr & 0x3F == 0x10 && gpf == 1;
+        let gpf_at_el1 = esr & 0x3F == 0x28 && gpf == 0;
+        failed += check(
+            34 + i as u64,
+            v == 7 && esr >> 26 == 0x25 && (sea || gpf_at_el1),
+            esr,
+            gpf,
+        );
+    }
+    LAST_ESR.store(0, Relaxed);
+    let v = load_skipped(UNMAPPED_IPA);
+    let esr = LAST_ESR.load(Relaxed);
+    failed += check(
+        36,
+        v == 7 && esr >> 26 == 0x25 && esr & 0x3F == 0x10,
+        esr,
+        v,
+    );
+    failed
 }
 
 /// Sorts `s` and reports it as benchmark `id` (the same record as [`bench`]).

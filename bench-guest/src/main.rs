@@ -21,7 +21,22 @@
 //! | 0x0400 | done: PSCI SYSTEM_OFF follows | 0 = number of failed checks |
 //! | 0x0500 | attestation summary (before the token) | of the second (reported) request: 0 = token length, 1 = INIT's upper bound, 2 = INIT ticks, 3 = ticks from before INIT to after the last CONTINUE, 4 = CONTINUE calls, 5 = of those, RSI_INCOMPLETE with 0 bytes (signing interrupted by an IRQ), 6 = 0 ok / 1 error; of the first request (which also fills Warden's attestation cache): 7 = INIT ticks, 8 = INIT..last CONTINUE ticks, 9 = CONTINUE calls, 10 = interrupted |
 //! | 0x0501 | a piece of the attestation token | 0 = byte offset, 1 = bytes in this piece (≤ 232), 2–30 = the bytes (little-endian words) |
+//! | 0x0600 | arm the Host's EL2 physical timer (CNTHP, INTID 26) to fire during the guest's next loop | 0 = ticks from now |
+//! | 0x0601 | interrupt/fault statistics (answer) | answer: 0 = CNTHP IRQs the Host took after IRQ exits, 1 = virtual timer (vINTID 27) injections, 2 = the reported `cntv_cval` at the last injection, 3 = SYNC exits for a granule protection fault |
 //! | 0xDEAD | unexpected exception in the guest | 0 = ESR_EL1, 1 = ELR_EL1, 2 = FAR_EL1 |
+//!
+//! # Interrupts and forbidden memory (checks 30–36)
+//! The guest enables its virtual GIC CPU interface (ICC_PMR_EL1, ICC_IGRPEN1_EL1) and arms its EL1
+//! virtual timer twice (the second time while making host calls): the timer's physical PPI makes the
+//! REC exit (IRQ) or is seen asserted in an exit's `cntv_ctl`; the Host then injects vINTID
+//! [`VTIMER_INTID`] in LR 0, the guest takes it (ICC_IAR1_EL1), disables the timer and EOIs it.
+//! Then the Host arms its own CNTHP (host call 0x600) and the guest spins: an IRQ exit. Finally
+//! the guest loads from two unprotected IPAs the Host mapped to Realm-PAS granules (Warden's image
+//! at `+ FORBIDDEN_OFFSET`, the Realm's RD at `+ FORBIDDEN_OFFSET + 0x1000`): Warden takes the
+//! granule protection fault, injects an SEA and reports a SYNC exit — or, as QEMU does with
+//! `SCR_EL3.GPF = 0` (even with `HCR_EL2.TEA = 1`), the Realm's EL1 takes the fault itself
+//! (DFSC 0x28, no exit); either way the load does not complete; and from [`UNMAPPED_IPA`], a
+//! protected IPA without any RTT below level 1 (RIPAS EMPTY): an SEA without exit.
 //!
 //! MMIO: the Host emulates a 32-bit register at unprotected IPA `2^(ipa_width-1) + MMIO_OFFSET`
 //! (reads return [`MMIO_READ_VALUE`], writes are accepted) and a console at
@@ -59,6 +74,13 @@ pub const CONSOLE_OFFSET: u64 = 0x0900_0000;
 pub const MMIO_READ_VALUE: u32 = 0x5EA1_CAFE;
 /// A protected IPA with RIPAS EMPTY (nothing is ever created there): an access is an SEA.
 pub const EMPTY_IPA: u64 = 0x9000_0000;
+/// Offset in the unprotected half of two pages the Host maps to Realm-PAS memory: Warden's image
+/// (0x4010_0000) and the Realm's RD (a delegated granule).
+pub const FORBIDDEN_OFFSET: u64 = 0x0B00_0000;
+/// A protected IPA no RTT below level 1 covers.
+pub const UNMAPPED_IPA: u64 = 0x40_0000_0000;
+/// The EL1 virtual timer's INTID.
+pub const VTIMER_INTID: u64 = 27;
 /// Samples per benchmark.
 pub const SAMPLES: usize = 64;
 /// The REM the guest extends (RSI index; the token's REM array index is one less).

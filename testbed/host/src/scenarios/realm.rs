@@ -64,6 +64,21 @@ const DESCRIPTION_BYTES: usize = 4096;
 /// bench-guest's `TOKEN_PIECE`: token bytes per host call 0x501.
 const TOKEN_PIECE: u64 = 232;
 
+/// bench-guest's `FORBIDDEN_OFFSET`: two unprotected pages mapped to Realm-PAS memory (Warden's
+/// image, then the Realm's RD); the guest's loads take granule protection faults.
+const FORBIDDEN_OFFSET: u64 = 0x0B00_0000;
+/// Warden's image (Realm PAS).
+const WARDEN_IMAGE: u64 = 0x4010_0000;
+/// The EL1 virtual timer's PPI (bench-guest `VTIMER_INTID`) and the EL2 physical timer's.
+const VTIMER_INTID: u64 = 27;
+const CNTHP_INTID: u64 = 26;
+/// GICv3 redistributors of QEMU virt (the SGI/PPI frame is the second 64 KiB).
+const GICR_BASE: u64 = 0x080A_0000;
+const GICR_STRIDE: u64 = 0x2_0000;
+const GICR_ISENABLER0: u64 = 0x1_0100;
+/// `ICH_LR<n>_EL2`: State = pending (`[63:62]` = 01), Group 1 (`[60]`).
+const LR_PENDING_G1: u64 = (1 << 62) | (1 << 60);
+
 /// `RmiRecEnter.flags` bit 0: the exit was an emulated MMIO access.
 const FLAG_EMUL_MMIO: u64 = 1 << 0;
 /// PSCI_SUCCESS, the status passed to PSCI_COMPLETE.
@@ -111,6 +126,13 @@ impl Layout {
     }
     const fn data(self, page: u64) -> u64 {
         self.base + 0x30000 + page * 0x1000
+    }
+    /// Level-2 and level-3 RTTs of the unprotected half, for the forbidden mappings.
+    const fn ul2(self) -> u64 {
+        self.base + 0x70000
+    }
+    const fn ul3(self) -> u64 {
+        self.base + 0x71000
     }
 }
 
@@ -168,6 +190,13 @@ struct Run {
     token_received: u64,
     line: [u8; 160],
     line_len: usize,
+    /// CNTHP interrupts this Host took after IRQ exits.
+    cnthp_irqs: u64,
+    /// Virtual timer injections, and the `cntv_cval` reported at the last one.
+    vtimer_injections: u64,
+    vtimer_cval: u64,
+    /// SYNC exits for granule protection faults (Warden injected an SEA).
+    gpf_exits: u64,
     /// Console lines are prefixed with this.
     tag: &'static str,
 }
@@ -189,6 +218,10 @@ impl Run {
             token_received: 0,
             line: [0; 160],
             line_len: 0,
+            cnthp_irqs: 0,
+            vtimer_injections: 0,
+            vtimer_cval: 0,
+            gpf_exits: 0,
             tag,
         }
     }
@@ -214,6 +247,56 @@ fn set_enter(run: u64, flags: u64, gprs: &[u64; 8]) {
     nsmem::write_u64(run + offset_of!(RmiRecEnter, flags) as u64, flags);
     for (i, g) in gprs.iter().enumerate() {
         nsmem::write_u64(run + (offset_of!(RmiRecEnter, gprs) + 8 * i) as u64, *g);
+    }
+}
+
+/// This CPU's Host-side interrupt setup: PPIs 26 (CNTHP) and 27 (the Realm's virtual timer, which
+/// makes the REC exit) enabled in its redistributor (NS Group 1, as EL3 configured them), Group 1
+/// on in its CPU interface. PSTATE.I stays masked: the Host polls ICC_IAR1_EL1 after IRQ exits.
+fn host_gic_init() {
+    let mpidr: u64;
+    // SAFETY: reads a register.
+    unsafe { core::arch::asm!("mrs {}, mpidr_el1", out(reg) mpidr, options(nomem, nostack)) };
+    let rd = GICR_BASE + (mpidr & 0xFF) * GICR_STRIDE;
+    // SAFETY: this CPU's redistributor (MMU off, Device memory); ISENABLER0 is write-1-to-set and
+    // both PPIs are Non-secure Group 1. ICC_IGRPEN1_EL1 is this CPU's NS Group 1 enable.
+    unsafe {
+        core::ptr::write_volatile(
+            (rd + GICR_ISENABLER0) as *mut u32,
+            (1 << CNTHP_INTID) | (1 << VTIMER_INTID),
+        );
+        core::arch::asm!("msr S3_0_C12_C12_7, {}", "isb", in(reg) 1u64, options(nostack));
+    }
+}
+
+/// Arms this CPU's EL2 physical timer `ticks` from now.
+fn cnthp_arm(ticks: u64) {
+    let cval = cntpct() + ticks;
+    // SAFETY: CNTHP is the Host's own timer (EL3 does not switch it; Warden does not use it).
+    unsafe {
+        core::arch::asm!("msr S3_4_C14_C2_2, {c}", "msr S3_4_C14_C2_1, {one}", "isb",
+            c = in(reg) cval, one = in(reg) 1u64, options(nostack))
+    };
+}
+
+/// After an IRQ exit: acknowledges every pending interrupt (CNTHP: disabled and counted).
+fn host_take_irqs(st: &mut Run) {
+    for _ in 0..8 {
+        let intid: u64;
+        // SAFETY: ICC_IAR1_EL1 / ICC_EOIR1_EL1 of this CPU; CNTHP_CTL_EL2 is the Host's timer.
+        unsafe {
+            core::arch::asm!("mrs {}, S3_0_C12_C12_0", out(reg) intid, options(nomem, nostack))
+        };
+        if intid >= 1020 {
+            break;
+        }
+        if intid == CNTHP_INTID {
+            // SAFETY: disables the Host's own EL2 physical timer.
+            unsafe { core::arch::asm!("msr S3_4_C14_C2_1, xzr", "isb", options(nostack)) };
+            st.cnthp_irqs += 1;
+        }
+        // SAFETY: as above (EOImode 0: drop and deactivate).
+        unsafe { core::arch::asm!("msr S3_0_C12_C12_1, {}", in(reg) intid, options(nostack)) };
     }
 }
 
@@ -243,8 +326,11 @@ fn run_rec(
     let rec_pa = realm.rec(rec);
     let (mut flags, mut gprs) = (0u64, [0u64; 8]);
     let mut ping_exit: Option<u64> = None;
+    let mut lr0 = 0u64;
+    host_gic_init();
     loop {
         set_enter(run, flags, &gprs);
+        nsmem::write_u64(run + offset_of!(RmiRecEnter, gicv3_lrs) as u64, lr0);
         if let Some(t) = ping_exit.take() {
             st.ping_host.0 += cntpct() - t;
             st.ping_host.1 += 1;
@@ -256,6 +342,15 @@ fn run_rec(
         (flags, gprs) = (0, [0; 8]);
         let reason = exit_u64(run, offset_of!(RmiRecExit, exit_reason));
         st.exits[(reason as usize).min(7)] += 1;
+        // The virtual timer: injected when the reported CNTV has fired (ENABLE, ISTATUS, not
+        // IMASK) and LR 0 is free (its state as reported, carried over to the next entry).
+        lr0 = exit_u64(run, offset_of!(RmiRecExit, gicv3_lrs));
+        let cntv_ctl = exit_u64(run, offset_of!(RmiRecExit, cntv_ctl));
+        if cntv_ctl & 0b111 == 0b101 && lr0 >> 62 == 0 {
+            lr0 = LR_PENDING_G1 | VTIMER_INTID;
+            st.vtimer_injections += 1;
+            st.vtimer_cval = exit_u64(run, offset_of!(RmiRecExit, cntv_cval));
+        }
         match RmiRecExitReason::from_raw(reason) {
             Some(RmiRecExitReason::Sync) => {
                 let esr = exit_u64(run, offset_of!(RmiRecExit, esr));
@@ -263,6 +358,11 @@ fn run_rec(
                 let hpfar = exit_u64(run, offset_of!(RmiRecExit, hpfar));
                 let ipa = ((hpfar >> 4) << 12) | (far & 0xFFF);
                 let write = esr & (1 << 6) != 0;
+                // A granule protection fault (Warden injected an SEA; no address is reported).
+                if esr >> 26 == 0x24 && esr & (1 << 24) == 0 && (0x23..=0x28).contains(&(esr & 0x3F)) {
+                    st.gpf_exits += 1;
+                    continue;
+                }
                 // A data abort from a lower EL with a valid syndrome (ISV): emulatable.
                 ensure!(
                     esr >> 26 == 0x24 && esr & (1 << 24) != 0,
@@ -281,7 +381,7 @@ fn run_rec(
                 }
                 flags = FLAG_EMUL_MMIO;
             }
-            Some(RmiRecExitReason::Irq | RmiRecExitReason::Fiq) => {}
+            Some(RmiRecExitReason::Irq | RmiRecExitReason::Fiq) => host_take_irqs(st),
             Some(RmiRecExitReason::Psci) => {
                 let fid = exit_gpr(run, 0);
                 match fid {
@@ -374,6 +474,15 @@ fn run_rec(
                         }
                     },
                     0x400 => {}
+                    0x600 => cnthp_arm(g[0]),
+                    0x601 => {
+                        gprs[..4].copy_from_slice(&[
+                            st.cnthp_irqs,
+                            st.vtimer_injections,
+                            st.vtimer_cval,
+                            st.gpf_exits,
+                        ]);
+                    }
                     0x500 => {
                         ensure!(
                             st.attest.is_none() && g[0] <= 4096,
@@ -438,7 +547,7 @@ struct Built {
     file_pages: u64,
     mem_pages: u64,
     aux: u64,
-    granules: [u64; (8 + 2 * MAX_AUX + MAX_PAGES) as usize],
+    granules: [u64; (10 + 2 * MAX_AUX + MAX_PAGES) as usize],
     n: usize,
 }
 
@@ -496,7 +605,7 @@ fn build(c: &mut Checks, realm: Layout) -> Result<Built, Msg> {
         file_pages,
         mem_pages,
         aux: 0,
-        granules: [0; (8 + 2 * MAX_AUX + MAX_PAGES) as usize],
+        granules: [0; (10 + 2 * MAX_AUX + MAX_PAGES) as usize],
         n: 0,
     };
     let add = |b: &mut Built, g: u64| {
@@ -511,6 +620,8 @@ fn build(c: &mut Checks, realm: Layout) -> Result<Built, Msg> {
         realm.l3(),
         realm.rec(0),
         realm.rec(1),
+        realm.ul2(),
+        realm.ul3(),
     ] {
         add(&mut b, g);
     }
@@ -573,6 +684,23 @@ fn build(c: &mut Checks, realm: Layout) -> Result<Built, Msg> {
             rmi.data_create_unknown(realm.rd(), realm.data(i), GUEST_IPA + i * 0x1000),
         )?;
     }
+    // Memory the Realm must not reach, at unprotected IPAs: Warden's image and the RD.
+    let forbidden = UNPROTECTED + FORBIDDEN_OFFSET;
+    c.ok(
+        format_args!("RTT_CREATE L2 (unprotected)"),
+        rmi.rtt_create(realm.rd(), realm.ul2(), forbidden & !(GIB - 1), 2),
+    )?;
+    c.ok(
+        format_args!("RTT_CREATE L3 (unprotected)"),
+        rmi.rtt_create(realm.rd(), realm.ul3(), forbidden, 3),
+    )?;
+    for (i, pa) in [WARDEN_IMAGE, realm.rd()].into_iter().enumerate() {
+        let ipa = forbidden + 0x1000 * i as u64;
+        c.ok(
+            format_args!("RTT_MAP_UNPROTECTED({ipa:#x}) to Realm-PAS {pa:#x}"),
+            rmi.rtt_map_unprotected(realm.rd(), ipa, 3, pa | NS_ATTRS),
+        )?;
+    }
     rec_create(c, &b, 0, true)?;
     rec_create(c, &b, 1, false)?;
     c.ok(
@@ -612,6 +740,22 @@ fn teardown(c: &mut Checks, b: &Built) -> Result<(), Msg> {
             ok,
         )?;
     }
+    let forbidden = UNPROTECTED + FORBIDDEN_OFFSET;
+    for i in 0..2 {
+        let ipa = forbidden + 0x1000 * i;
+        c.ok(
+            format_args!("RTT_UNMAP_UNPROTECTED({ipa:#x})"),
+            rmi.rtt_unmap_unprotected(realm.rd(), ipa, 3),
+        )?;
+    }
+    c.ok(
+        format_args!("RTT_DESTROY L3 (unprotected)"),
+        rmi.rtt_destroy(realm.rd(), forbidden, 3),
+    )?;
+    c.ok(
+        format_args!("RTT_DESTROY L2 (unprotected)"),
+        rmi.rtt_destroy(realm.rd(), forbidden & !(GIB - 1), 2),
+    )?;
     c.ok(
         format_args!("RTT_DESTROY L3"),
         rmi.rtt_destroy(realm.rd(), GUEST_IPA, 3),
@@ -819,6 +963,10 @@ pub fn realm() -> Outcome {
         "host: RMI_VERSION from NS (min of 16) {rmi_version}; host time per ping host call (exit to next REC_ENTER) {host}; \
          exits: sync {} irq {} fiq {} psci {} ripas {} host_call {}; run {ticks} ticks",
         e[0], e[1], e[2], e[3], e[4], e[5]
+    );
+    println!(
+        "host: interrupts: {} IRQ exits, virtual timer injected {} times (vINTID {VTIMER_INTID}, last cntv_cval {:#x}), CNTHP (INTID {CNTHP_INTID}) taken {} times after IRQ exits; {} SYNC exits for granule protection faults (Warden image, RD at unprotected IPAs)",
+        e[1], st.vtimer_injections, st.vtimer_cval, st.cnthp_irqs, st.gpf_exits
     );
     let rows = st.rows.iter().filter(|r| r.v[0] > 0).count();
     c.that(
