@@ -97,17 +97,6 @@ impl DramLayout {
             .map(|b| b.first_index + ((pa - b.base) >> GRANULE_SHIFT) as usize)
     }
 
-    /// The physical address of granule `index` (inverse of [`DramLayout::index`]).
-    pub fn pa(&self, index: usize) -> Option<Pa> {
-        self.banks
-            .iter()
-            .rev()
-            .find(|b| index >= b.first_index)
-            .map(|b| b.base + ((index - b.first_index) as u64) * GRANULE_SIZE)
-            .filter(|&pa| self.index(Pa(pa)) == Some(index))
-            .map(Pa)
-    }
-
     /// The banks, in ascending order.
     pub fn banks(&self) -> impl Iterator<Item = DramBank> + '_ {
         self.banks.iter().map(|b| DramBank { base: b.base, size: b.end - b.base })

@@ -29,7 +29,6 @@ pub const OA_MASK: u64 = 0x0000_FFFF_FFFF_F000;
 const MEMATTR_MASK: u64 = 0b111 << 2;
 const MEMATTR_FWB_NORMAL_WB: u64 = 0b110 << 2;
 const MEMATTR_FWB_RESERVED: u64 = 0b100 << 2;
-const MEMATTR_FWB_NORMAL_NC: u64 = 0b101 << 2;
 const MEMATTR_BIT5: u64 = 1 << 5;
 const S2AP_MASK: u64 = 0b11 << 6;
 const S2AP_RW: u64 = 0b11 << 6;
@@ -180,11 +179,6 @@ pub const fn host_ns_desc_valid(desc: u64) -> bool {
     desc & !(OA_MASK | HOST_NS_ATTR_MASK) == 0 && desc & MEMATTR_MASK != MEMATTR_FWB_RESERVED && desc & MEMATTR_BIT5 == 0
 }
 
-/// Whether a Host descriptor's MemAttr is Normal Non-cacheable (documented for tests).
-pub const fn host_ns_desc_is_nc(desc: u64) -> bool {
-    desc & MEMATTR_MASK == MEMATTR_FWB_NORMAL_NC
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,7 +251,6 @@ mod tests {
         assert!(!host_ns_desc_valid(PA | (0b100 << 2)), "FWB reserved MemAttr");
         assert!(!host_ns_desc_valid(PA | (1 << 5)), "MemAttr[3] is RES0 under FWB");
         assert!(!host_ns_desc_valid(1 << 48), "beyond 48-bit PAs");
-        assert!(host_ns_desc_is_nc(0b101 << 2));
     }
 
     #[test]

@@ -1,8 +1,6 @@
 //! The object in an RTT granule: 512 entries, each changed by atomic operations, and the pure
 //! questions asked of a whole table (liveness, homogeneity, `top`).
 
-use warden_abi::rtt::RmiRipas;
-
 use super::entry::{EntryKind, OA_MASK, RttEntry};
 use crate::granule::{GranuleObject, GranuleState};
 use crate::sync::{AtomicU64, Ordering};
@@ -107,10 +105,5 @@ impl RttTable {
         let base = ipa & !(size - 1);
         let next = (index + 1..RTT_ENTRIES).find(|&i| self.entry(i).is_live(level)).unwrap_or(RTT_ENTRIES);
         base + (next - index) as u64 * size
-    }
-
-    /// Whether every entry is UNASSIGNED with RIPAS `r` (used by tests and model checks).
-    pub fn all_unassigned(&self, r: RmiRipas) -> bool {
-        (0..RTT_ENTRIES).all(|i| self.entry(i) == RttEntry::unassigned(r))
     }
 }
