@@ -33,10 +33,15 @@
 //! Then the Host arms its own CNTHP (host call 0x600) and the guest spins: an IRQ exit. Finally
 //! the guest loads from two unprotected IPAs the Host mapped to Realm-PAS granules (Warden's image
 //! at `+ FORBIDDEN_OFFSET`, the Realm's RD at `+ FORBIDDEN_OFFSET + 0x1000`): Warden takes the
-//! granule protection fault, injects an SEA and reports a SYNC exit — or, as QEMU does with
-//! `SCR_EL3.GPF = 0` (even with `HCR_EL2.TEA = 1`), the Realm's EL1 takes the fault itself
-//! (DFSC 0x28, no exit); either way the load does not complete; and from [`UNMAPPED_IPA`], a
+//! granule protection fault (`HCR_EL2.GPF` routes it to EL2), injects an SEA and reports a SYNC
+//! exit, so the load does not complete; and from [`UNMAPPED_IPA`], a
 //! protected IPA without any RTT below level 1 (RIPAS EMPTY): an SEA without exit.
+//!
+//! # EL1 state across exits to the Host (checks 37–39)
+//! The guest sets its APIA and APGA pointer-authentication keys and computes a PACGA, sets
+//! breakpoint 0 / watchpoint 0 value registers (Warden moves debug registers lazily, on this first
+//! access) and CSSELR_EL1, making a host call after each: the keys read back and the PACGA result
+//! is the same, the debug registers and CSSELR read back what was written.
 //!
 //! MMIO: the Host emulates a 32-bit register at unprotected IPA `2^(ipa_width-1) + MMIO_OFFSET`
 //! (reads return [`MMIO_READ_VALUE`], writes are accepted) and a console at

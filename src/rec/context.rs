@@ -56,6 +56,11 @@ pub struct El1Sysregs {
     pub cntkctl: u64,
     /// MDSCR_EL1.
     pub mdscr: u64,
+    /// CSSELR_EL1 (the cache level whose CCSIDR_EL1 the Realm reads).
+    pub csselr: u64,
+    /// Pointer authentication keys: APIAKey, APIBKey, APDAKey, APDBKey, APGAKey (lo, hi each).
+    /// Switched only when the CPU implements FEAT_PAuth.
+    pub pauth: [u64; 10],
 }
 
 /// The Realm's view of the GICv3 virtual CPU interface.

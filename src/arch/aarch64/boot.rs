@@ -15,20 +15,22 @@
 //!    limit), checksum, and a granule table that fits Warden's region → else `MANIFEST_DATA_ERROR`;
 //! 7. anything else that stops the boot (page-table pool, a panic) → `UNKNOWN`.
 //!
+//! The rules of 4–6 are `platform::manifest`'s (pure, host-tested and fuzzed); this module reads the
+//! shared buffer for them and keeps the firmware's own policy (console driver, NS alias, granule table).
+//!
 //! The checksum rule is `warden_abi::manifest`'s (every 64-bit word of the array). For consoles,
 //! the rule TF-A's own platforms use to *produce* the checksum (every word except `name`) is
 //! accepted too: TF-A v2.12 writes console checksums that way, and Warden must boot under it.
 
-use core::mem::size_of;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use arrayvec::ArrayVec;
 use warden_abi::addr::GRANULE_SIZE;
 use warden_abi::el3::SHARED_BUFFER_SIZE;
 use warden_abi::fid::{rmi, strip_sve_hint};
-use warden_abi::manifest::{ConsoleInfo, NsDramBank, PlatInfoList, RmmBootManifest, checksum_ok};
+use warden_abi::manifest::{ConsoleInfo, PlatInfoList, RmmBootManifest};
 use warden_abi::status::BootError;
-use warden_abi::version::{BOOT_MANIFEST_0_3, InterfaceVersion, RMM_EL3_INTERFACE_0_4};
+use warden_abi::version::{InterfaceVersion, RMM_EL3_INTERFACE_0_4};
 
 use super::console::{self, wprintln};
 use super::entry::{BOOT_PARAMS, BootParams, ColdBootCell};
@@ -39,6 +41,7 @@ use super::mmu::{self, Access, Builder, MapError, NS_ALIAS_OFFSET, Pas};
 use super::sysreg::{isb, read_sysreg, write_sysreg};
 use super::{FirmwareMachine, MACHINE, RMM, park, smc};
 use crate::granule::GranuleTable;
+use crate::platform::manifest::{self as manifest_rules, Refusal, SharedBuffer};
 use crate::platform::{DramBank, DramLayout, MAX_DRAM_BANKS, MachineFeatures};
 use crate::rmm::Rmm;
 use crate::sync::AtomicU32;
@@ -144,10 +147,7 @@ fn early(x0: u64, x1: u64, x2: u64, x3: u64) -> Result<(), BootError> {
     // SAFETY: x3 is a non-zero, page-aligned PA that EL3 passed as the shared buffer (Realm PAS);
     // with the MMU off it is reached at its PA. A volatile copy: EL3 wrote it.
     let manifest = unsafe { core::ptr::read_volatile(x3 as *const RmmBootManifest) };
-    let manifest_version = manifest
-        .decoded_version()
-        .filter(|&v| compatible(v, BOOT_MANIFEST_0_3))
-        .ok_or(BootError::ManifestVersionNotSupported)?;
+    let manifest_version = manifest_rules::version(&manifest).map_err(refused)?;
 
     let console = consoles(&manifest.plat_console, x3)?;
     if let Some(c) = console {
@@ -236,43 +236,37 @@ fn early(x0: u64, x1: u64, x2: u64, x3: u64) -> Result<(), BootError> {
     Ok(())
 }
 
-/// `[ptr, ptr + len)` as an address inside the shared buffer, 8-byte aligned.
-fn in_shared_buffer(ptr: u64, len: u64, shared: u64) -> Option<u64> {
-    let end = ptr.checked_add(len)?;
-    (ptr.is_multiple_of(8) && ptr >= shared && end <= shared + SHARED_BUFFER_SIZE).then_some(ptr)
+/// The shared buffer at its PA, read with the MMU off: what the manifest rules
+/// (`platform::manifest`, pure and host-tested and fuzzed) read the manifest's arrays through.
+struct PhysSharedBuffer(u64);
+
+impl SharedBuffer for PhysSharedBuffer {
+    fn base(&self) -> u64 {
+        self.0
+    }
+
+    fn read_word(&self, pa: u64) -> u64 {
+        let end = self.0.checked_add(SHARED_BUFFER_SIZE);
+        let inside = pa.is_multiple_of(8)
+            && pa >= self.0
+            && pa.checked_add(8).zip(end).is_some_and(|(e, end)| e <= end);
+        if !inside {
+            // The rules read only inside the buffer; never reach outside it regardless.
+            return 0;
+        }
+        // SAFETY: `pa` is an 8-byte aligned word of the shared buffer (checked above): Realm PAS
+        // memory reached at its PA with the MMU off. A volatile read: EL3 wrote it.
+        unsafe { core::ptr::read_volatile(pa as *const u64) }
+    }
 }
 
-/// Reads the `i`-th `T` of the array at `base` (validated by `in_shared_buffer`).
-fn read_entry<T: Copy>(base: u64, i: u64) -> T {
-    // SAFETY: the callers validated that the whole array lies in the shared buffer (Realm PAS,
-    // reached at its PA with the MMU off) and is 8-byte aligned, which suffices for these types.
-    unsafe { core::ptr::read_volatile((base + i * size_of::<T>() as u64) as *const T) }
+/// Prints why the manifest rules refused and returns the error to report.
+fn refused(e: Refusal) -> BootError {
+    refuse(e.boot_error(), format_args!("{e}"))
 }
 
 fn consoles(list: &PlatInfoList, shared: u64) -> Result<Option<ConsoleInfo>, BootError> {
-    if list.num == 0 {
-        return if checksum_ok(list, core::iter::empty()) {
-            Ok(None)
-        } else {
-            Err(refuse(
-                BootError::ManifestDataError,
-                format_args!("console list checksum"),
-            ))
-        };
-    }
-    let bytes = list.num.checked_mul(size_of::<ConsoleInfo>() as u64);
-    let Some(base) = bytes.and_then(|b| in_shared_buffer(list.ptr, b, shared)) else {
-        return Err(BootError::ManifestDataError);
-    };
-    let all = (0..list.num).flat_map(|i| read_entry::<ConsoleInfo>(base, i).words());
-    let without_name = (0..list.num).flat_map(|i| {
-        let c = read_entry::<ConsoleInfo>(base, i);
-        [c.base, c.map_pages, c.clk_in_hz, c.baud_rate, c.flags]
-    });
-    if !checksum_ok(list, all) && !checksum_ok(list, without_name) {
-        return Err(BootError::ManifestDataError);
-    }
-    Ok(Some(read_entry(base, 0)))
+    manifest_rules::console(list, &PhysSharedBuffer(shared)).map_err(refused)
 }
 
 fn dram_banks(
@@ -280,65 +274,7 @@ fn dram_banks(
     shared: u64,
     pa_bits: u8,
 ) -> Result<ArrayVec<DramBank, MAX_DRAM_BANKS>, BootError> {
-    let data_error = BootError::ManifestDataError;
-    if list.num == 0 || list.num > MAX_DRAM_BANKS as u64 || list.ptr == 0 {
-        return Err(refuse(
-            data_error,
-            format_args!("{} DRAM banks (1 to {MAX_DRAM_BANKS})", list.num),
-        ));
-    }
-    let base = in_shared_buffer(list.ptr, list.num * size_of::<NsDramBank>() as u64, shared)
-        .ok_or_else(|| {
-            refuse(
-                data_error,
-                format_args!(
-                    "DRAM bank array at {:#x} outside the shared buffer",
-                    list.ptr
-                ),
-            )
-        })?;
-    let mut banks = ArrayVec::new();
-    let mut prev_end = 0u64;
-    for i in 0..list.num {
-        let b: NsDramBank = read_entry(base, i);
-        if b.base == 0 || b.size == 0 || !(b.base | b.size).is_multiple_of(GRANULE_SIZE) {
-            return Err(refuse(
-                data_error,
-                format_args!(
-                    "DRAM bank {i}: {:#x}+{:#x} empty or unaligned",
-                    b.base, b.size
-                ),
-            ));
-        }
-        if b.base < prev_end {
-            return Err(refuse(
-                data_error,
-                format_args!("DRAM bank {i} at {:#x}: not ascending and disjoint", b.base),
-            ));
-        }
-        let end = b
-            .base
-            .checked_add(b.size)
-            .filter(|&e| u128::from(e) <= 1u128 << pa_bits);
-        let Some(end) = end else {
-            return Err(refuse(
-                data_error,
-                format_args!("DRAM bank {i} beyond the {pa_bits}-bit PA range"),
-            ));
-        };
-        prev_end = end;
-        banks.push(DramBank {
-            base: b.base,
-            size: b.size,
-        });
-    }
-    if !checksum_ok(
-        list,
-        (0..list.num).flat_map(|i| read_entry::<NsDramBank>(base, i).words()),
-    ) {
-        return Err(refuse(data_error, format_args!("DRAM bank list checksum")));
-    }
-    Ok(banks)
+    manifest_rules::dram_banks(list, &PhysSharedBuffer(shared), pa_bits).map_err(refused)
 }
 
 /// Everything the stage-1 tables map (see `mmu`).
@@ -541,6 +477,7 @@ fn rmi_loop(cpu: u64, rmm: &'static Rmm<'static, FirmwareMachine>) -> ! {
     BOOT_REPORTED[cpu as usize].store(true, Ordering::Relaxed);
     let mut call = smc::boot_complete(BootError::Success);
     loop {
+        super::rec_switch::note_rmi_call(call[0]);
         let mut ret = rmm.handle_rmi(&call).0;
         preserve_x4(&call, &mut ret);
         call = smc::rmi_req_complete(&ret);

@@ -33,15 +33,28 @@
 //!   is saved into the aux granule and the Host's restored, only if the Realm used FP. Warden is
 //!   softfloat and never touches FP registers itself, so the Realm's FP state stays live across the
 //!   whole loop. SVE (`CPTR_EL2.TZ`, EC 0x19) and SME (`TSM`, EC 0x1D) are not offered to Realms:
-//!   their traps inject an Undefined Instruction here.
+//!   their traps inject an Undefined Instruction here. EL3 does not switch FP/SVE registers
+//!   between worlds, so the Host's live SVE state (Z0–Z31 above bit 127, P0–P15, FFR), which
+//!   loading the Realm's Q registers would destroy, is saved too — at the largest vector length,
+//!   with `ZCR_EL2` — unless the RMI call that entered set the SMCCC SVE hint (FID bit 16: no live
+//!   SVE state; [`note_rmi_call`]). That is 8.5 KiB each way at 2048-bit vectors, paid only on
+//!   the first FP use of an entry.
+//! * **Self-hosted debug** moves lazily too: `MDCR_EL2.TDA/TDOSA` trap the Realm's first debug
+//!   register access (MSR/MRS with Op0 = 2, handled here); the Host's implemented breakpoint and
+//!   watchpoint registers and OS lock state go to a per-CPU area, the Realm's come from its first
+//!   aux granule ([`DEBUG_AREA_OFFSET`]), the traps are cleared and the access re-executes. A
+//!   Realm whose `MDSCR_EL1` enables debug exceptions (MDE, KDE, SS) gets its debug state loaded
+//!   eagerly on entry, so the Host's breakpoints never fire in it. Back to the Host only if moved.
 //! * **Entering from the Host** (the first `run_realm` of an `RMI_REC_ENTER` on this CPU), on top:
 //!   the Host's EL1/EL0 system registers and EL1 timers are saved per CPU and the Realm's loaded
-//!   from the context (22 + 4 registers each way); the GIC virtual interface (`ICH_HCR_EL2` with
+//!   from the context (23 + 4 registers each way, and the 10 PAuth key halves when the CPU has
+//!   FEAT_PAuth — then `HCR_EL2.API/APK` let the Realm use its keys untrapped); the GIC virtual interface (`ICH_HCR_EL2` with
 //!   `En`, the implemented `ICH_LR<n>_EL2`, `ICH_AP0R/AP1R<n>_EL2`, `ICH_VMCR_EL2`) is loaded;
-//!   `HCR_EL2`, `VTTBR_EL2`, `VTCR_EL2`, `VMPIDR_EL2`, `CPTR_EL2` and `CNTHCTL_EL2` are set for the
-//!   Realm.
-//! * **Leaving to the Host** ([`leave_realm`]): the reverse — Realm EL1 registers and timers into
-//!   the context, the Host's back; GIC state into the context with `ICH_MISR_EL2`, then
+//!   `HCR_EL2`, `VTTBR_EL2`, `VTCR_EL2`, `VMPIDR_EL2`, `CPTR_EL2`, `CNTHCTL_EL2` and the debug
+//!   traps of `MDCR_EL2` are set for the Realm.
+//! * **Leaving to the Host** ([`leave_realm`]): the reverse — Realm EL1 registers (but an
+//!   exception logic injected on this exit, which the context holds and the hardware not yet),
+//!   PAuth keys and timers into the context, the Host's back; debug registers if they moved; GIC state into the context with `ICH_MISR_EL2`, then
 //!   `ICH_HCR_EL2 = 0`; FP as above; `HCR_EL2` back to Warden's own value.
 //!
 //! Which of the two entry paths runs is decided per CPU by [`CpuSwitch::live`]: the REC whose EL1,
@@ -91,6 +104,8 @@ struct RunExit {
 mod ec {
     /// FP/SIMD access trapped by `CPTR_EL2.TFP`.
     pub const FP: u64 = 0x07;
+    /// MSR/MRS/system instruction trapped.
+    pub const SYSREG: u64 = 0x18;
     /// SMC from AArch64 (RSI, PSCI).
     pub const SMC64: u64 = 0x17;
     /// SVE access trapped by `CPTR_EL2.TZ`.
@@ -104,8 +119,10 @@ mod ec {
 /// AMO), broadcast TLB/IC maintenance (FB, a REC may move between CPUs) and inner-shareable
 /// barriers (BSU), trapped ID group 3 (TID3, sanitised by Warden), SMC (TSC), IMPDEF registers
 /// (TIDCP), ACTLR_EL1 (TACR), AArch64 EL1 (RW), external aborts to EL2 (TEA), and the stage-2
-/// memory type forced by the RTTs (FWB: the RTT MemAttr encoding assumes FEAT_S2FWB). PAuth stays
-/// trapped (API = APK = 0): the keys are not switched per REC, and the ID registers hide it.
+/// memory type forced by the RTTs (FWB: the RTT MemAttr encoding assumes FEAT_S2FWB), and granule
+/// protection faults at EL1/EL0 taken to EL2 (GPF, FEAT_RME: a Realm reaching Realm-PAS memory
+/// through an unprotected mapping stops in Warden, which injects an SEA and tells the Host, instead
+/// of faulting at the Realm's own EL1). PAuth (API, APK) is added at entry when the CPU has it.
 pub const HCR_REALM: u64 = (1 << 0)
     | (1 << 1)
     | (1 << 2)
@@ -120,7 +137,10 @@ pub const HCR_REALM: u64 = (1 << 0)
     | (1 << 21)
     | (1 << 31)
     | (1 << 37)
-    | (1 << 46);
+    | (1 << 46)
+    | (1 << 48);
+/// `HCR_EL2.APK | API`: the Realm's PAuth key registers and instructions are not trapped.
+const HCR_PAUTH: u64 = (1 << 40) | (1 << 41);
 /// `HCR_EL2.TWI`.
 const HCR_TWI: u64 = 1 << 13;
 /// `HCR_EL2.TWE`.
@@ -150,6 +170,13 @@ const TIMER_ENABLE: u64 = 1;
 const TIMER_IMASK: u64 = 2;
 const TIMER_ISTATUS: u64 = 4;
 
+/// `MDCR_EL2.TDOSA`: trap the OS lock and power-down debug registers.
+const MDCR_TDOSA: u64 = 1 << 10;
+/// `MDCR_EL2.TDA`: trap the other debug registers (breakpoints, watchpoints, MDSCR_EL1, …).
+const MDCR_TDA: u64 = 1 << 9;
+/// `MDSCR_EL1` bits that let the Realm's breakpoints, watchpoints or single step fire: SS, KDE, MDE.
+const MDSCR_DEBUG_ACTIVE: u64 = (1 << 0) | (1 << 13) | (1 << 15);
+
 /// `ICH_HCR_EL2.En`.
 const ICH_HCR_EN: u64 = 1;
 
@@ -169,6 +196,48 @@ const _: () = {
     assert!(size_of::<FpState>() == 528);
     assert!(offset_of!(FpState, fpcr) == 512 && offset_of!(FpState, fpsr) == 520);
     assert!(size_of::<FpState>() <= 4096);
+};
+
+/// The SVE register file at the CPU's largest vector length (up to 2048 bits): Z0–Z31, then
+/// P0–P15, then FFR (the layout `warden_sve_save/restore` use: `mul vl` offsets at the VL in force,
+/// which [`fp_switch_in`] sets to the maximum for both).
+#[repr(C, align(16))]
+pub struct SveState {
+    /// Z0–Z31 (VL bytes each), P0–P15 and FFR (VL/8 bytes each).
+    bytes: [u8; SVE_Z_BYTES + SVE_P_BYTES],
+}
+
+/// Bytes of Z0–Z31 at the architectural maximum vector length (2048 bits).
+const SVE_Z_BYTES: usize = 32 * 256;
+/// Bytes of P0–P15 and FFR at the maximum vector length.
+const SVE_P_BYTES: usize = 17 * 32;
+
+/// The self-hosted debug registers a Realm may use: every implemented breakpoint and watchpoint
+/// (16 at most) and the OS lock state. Kept after the REC's [`FpState`] in its first auxiliary
+/// granule (zeroed at REC_CREATE: no breakpoint enabled, OS lock clear).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct DebugState {
+    /// DBGBCR<n>_EL1.
+    pub bcr: [u64; 16],
+    /// DBGBVR<n>_EL1.
+    pub bvr: [u64; 16],
+    /// DBGWCR<n>_EL1.
+    pub wcr: [u64; 16],
+    /// DBGWVR<n>_EL1.
+    pub wvr: [u64; 16],
+    /// OSLSR_EL1.OSLK (bit 1), OSDLR_EL1.DLK (bit 0). (DBGPRCR_EL1, a power-down request to an
+    /// external debugger, is not switched: QEMU does not implement it, and a Realm's request
+    /// could only keep the core powered.)
+    pub os_locks: u64,
+}
+
+/// Where the REC's [`DebugState`] lives in its first auxiliary granule.
+pub const DEBUG_AREA_OFFSET: u64 = 1024;
+
+const _: () = {
+    assert!(size_of::<FpState>() as u64 <= DEBUG_AREA_OFFSET);
+    assert!(DEBUG_AREA_OFFSET as usize + size_of::<DebugState>() <= 4096);
 };
 
 /// The Host's EL1/EL0 state this CPU saved on a full entry (everything of [`El1Sysregs`] but
@@ -191,8 +260,18 @@ pub struct CpuSwitch {
     realm_fp: bool,
     /// The live REC's FP save area.
     fp_area: u64,
+    /// The Realm's debug registers are loaded (the Host's are in `host_debug`).
+    realm_debug: bool,
+    /// The Host's SVE state is in `host_sve` (saved on the Realm's first FP use).
+    host_sve_saved: bool,
+    /// The current RMI call did not set the SMCCC SVE hint: the Host may have live SVE state.
+    host_sve_live: bool,
+    /// The Host's `ZCR_EL2`, while `host_sve_saved`.
+    host_zcr: u64,
     host: HostEl1,
     host_fp: FpState,
+    host_debug: DebugState,
+    host_sve: SveState,
 }
 
 /// A CPU's [`CpuSwitch`], touched only by that CPU.
@@ -208,6 +287,10 @@ const SLOT_INIT: CpuSlot = CpuSlot(UnsafeCell::new(CpuSwitch {
     el1_dirty: false,
     realm_fp: false,
     fp_area: 0,
+    realm_debug: false,
+    host_sve_saved: false,
+    host_sve_live: true,
+    host_zcr: 0,
     host: HostEl1 {
         el1: El1Sysregs {
             sctlr: 0,
@@ -233,6 +316,8 @@ const SLOT_INIT: CpuSlot = CpuSlot(UnsafeCell::new(CpuSwitch {
             spsr: 0,
             cntkctl: 0,
             mdscr: 0,
+            csselr: 0,
+            pauth: [0; 10],
         },
         timer: TimerState {
             cntv_ctl: 0,
@@ -245,6 +330,16 @@ const SLOT_INIT: CpuSlot = CpuSlot(UnsafeCell::new(CpuSwitch {
         q: [[0; 2]; 32],
         fpcr: 0,
         fpsr: 0,
+    },
+    host_debug: DebugState {
+        bcr: [0; 16],
+        bvr: [0; 16],
+        wcr: [0; 16],
+        wvr: [0; 16],
+        os_locks: 0,
+    },
+    host_sve: SveState {
+        bytes: [0; SVE_Z_BYTES + SVE_P_BYTES],
     },
 }));
 
@@ -274,6 +369,14 @@ pub struct SwitchConfig {
     pub vtcr_ps: u64,
     /// VTCR_EL2.VS (16-bit VMIDs).
     pub vmid16: bool,
+    /// FEAT_PAuth: the Realm's keys are switched and its PAuth use is not trapped.
+    pub pauth: bool,
+    /// FEAT_SVE: the Host's SVE state is preserved around the Realm's FP use.
+    pub sve: bool,
+    /// Implemented breakpoints (ID_AA64DFR0_EL1.BRPs + 1).
+    pub num_bps: usize,
+    /// Implemented watchpoints (ID_AA64DFR0_EL1.WRPs + 1).
+    pub num_wps: usize,
 }
 
 impl SwitchConfig {
@@ -286,11 +389,21 @@ impl SwitchConfig {
             6 => 2,
             _ => 1,
         };
+        let isar1 = read_sysreg!("id_aa64isar1_el1");
+        let isar2 = read_sysreg!("S3_0_C0_C6_2"); // ID_AA64ISAR2_EL1
+        let pfr0 = read_sysreg!("id_aa64pfr0_el1");
+        let dfr0 = read_sysreg!("id_aa64dfr0_el1");
+        // APA 7:4, API 11:8, GPA 27:24, GPI 31:28; APA3 15:12, GPA3 11:8 (ISAR2).
+        let pauth = isar1 & 0xFF00_0FF0 != 0 || isar2 & 0xFF00 != 0;
         Self {
             num_lrs: ((vtr & 0x1F) as usize + 1).min(16),
             num_aprs,
             vtcr_ps: vtcr_ps(pa_bits),
             vmid16: vmid_bits == 16,
+            pauth,
+            sve: (pfr0 >> 32) & 0xF != 0,
+            num_bps: ((dfr0 >> 12) & 0xF) as usize + 1,
+            num_wps: ((dfr0 >> 20) & 0xF) as usize + 1,
         }
     }
 }
@@ -340,7 +453,8 @@ macro_rules! el1_regs {
             amair "amair_el1", vbar "vbar_el1", contextidr "contextidr_el1", tpidr_el1 "tpidr_el1",
             tpidr_el0 "tpidr_el0", tpidrro_el0 "tpidrro_el0", cpacr "cpacr_el1", esr "esr_el1",
             far "far_el1", par "par_el1", afsr0 "afsr0_el1", afsr1 "afsr1_el1", sp_el1 "sp_el1",
-            elr "elr_el1", spsr "spsr_el1", cntkctl "cntkctl_el1", mdscr "mdscr_el1")
+            elr "elr_el1", spsr "spsr_el1", cntkctl "cntkctl_el1", mdscr "mdscr_el1",
+            csselr "csselr_el1")
     };
     (@each save, $r:expr; $($f:ident $n:literal),*) => {{ $($r.$f = read_sysreg!($n);)* }};
     (@each load, $r:expr; $($f:ident $n:literal),*) => {{
@@ -348,6 +462,98 @@ macro_rules! el1_regs {
         // the context about to run at EL1/EL0.
         $(unsafe { write_sysreg!($n, $r.$f) };)*
     }};
+}
+
+/// Saves or loads the PAuth keys (`[u64; 10]`, lo/hi of APIA, APIB, APDA, APDB, APGA).
+macro_rules! pauth_keys {
+    ($dir:ident, $k:expr) => {
+        pauth_keys!(@each $dir, $k;
+            0 "S3_0_C2_C1_0", 1 "S3_0_C2_C1_1", 2 "S3_0_C2_C1_2", 3 "S3_0_C2_C1_3",
+            4 "S3_0_C2_C2_0", 5 "S3_0_C2_C2_1", 6 "S3_0_C2_C2_2", 7 "S3_0_C2_C2_3",
+            8 "S3_0_C2_C3_0", 9 "S3_0_C2_C3_1")
+    };
+    (@each save, $k:expr; $($i:literal $n:literal),*) => {{ $($k[$i] = read_sysreg!($n);)* }};
+    (@each load, $k:expr; $($i:literal $n:literal),*) => {{
+        // SAFETY: the keys are EL1 state of the context about to run; Warden is built without
+        // pointer authentication, so its own code never uses them.
+        $(unsafe { write_sysreg!($n, $k[$i]) };)*
+    }};
+}
+
+/// Defines `dbg_read(op2, i)` and `dbg_write(op2, i, v)` for breakpoint/watchpoint register
+/// `S2_0_C0_C<i>_<op2>` (`op2` 4 = DBGBVR, 5 = DBGBCR, 6 = DBGWVR, 7 = DBGWCR; `i` < 16).
+macro_rules! dbg_regs {
+    ($($n:literal)*) => {
+        /// Reads breakpoint/watchpoint register `i` of kind `op2` (0 for an index out of range).
+        fn dbg_read(op2: u8, i: usize) -> u64 {
+            let mut v: u64 = 0;
+            // SAFETY: reading a debug register at EL2 has no side effects and touches no memory.
+            unsafe {
+                match (op2, i) {
+                    $(
+                        (4, $n) => core::arch::asm!(concat!("mrs {}, S2_0_C0_C", $n, "_4"), out(reg) v, options(nomem, nostack, preserves_flags)),
+                        (5, $n) => core::arch::asm!(concat!("mrs {}, S2_0_C0_C", $n, "_5"), out(reg) v, options(nomem, nostack, preserves_flags)),
+                        (6, $n) => core::arch::asm!(concat!("mrs {}, S2_0_C0_C", $n, "_6"), out(reg) v, options(nomem, nostack, preserves_flags)),
+                        (7, $n) => core::arch::asm!(concat!("mrs {}, S2_0_C0_C", $n, "_7"), out(reg) v, options(nomem, nostack, preserves_flags)),
+                    )*
+                    _ => {}
+                }
+            }
+            v
+        }
+
+        /// Writes breakpoint/watchpoint register `i` of kind `op2` (ignored out of range).
+        fn dbg_write(op2: u8, i: usize, v: u64) {
+            // SAFETY: breakpoints and watchpoints act only on EL1/EL0, under the MDSCR_EL1 of the
+            // context about to run; Warden never enables debug exceptions at EL2.
+            unsafe {
+                match (op2, i) {
+                    $(
+                        (4, $n) => core::arch::asm!(concat!("msr S2_0_C0_C", $n, "_4, {}"), in(reg) v, options(nostack, preserves_flags)),
+                        (5, $n) => core::arch::asm!(concat!("msr S2_0_C0_C", $n, "_5, {}"), in(reg) v, options(nostack, preserves_flags)),
+                        (6, $n) => core::arch::asm!(concat!("msr S2_0_C0_C", $n, "_6, {}"), in(reg) v, options(nostack, preserves_flags)),
+                        (7, $n) => core::arch::asm!(concat!("msr S2_0_C0_C", $n, "_7, {}"), in(reg) v, options(nostack, preserves_flags)),
+                    )*
+                    _ => {}
+                }
+            }
+        }
+    };
+}
+
+dbg_regs!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
+
+/// Saves this CPU's self-hosted debug registers (the implemented ones) into `d`.
+fn debug_save(cfg: &SwitchConfig, d: &mut DebugState) {
+    for i in 0..cfg.num_bps {
+        d.bvr[i] = dbg_read(4, i);
+        d.bcr[i] = dbg_read(5, i);
+    }
+    for i in 0..cfg.num_wps {
+        d.wvr[i] = dbg_read(6, i);
+        d.wcr[i] = dbg_read(7, i);
+    }
+    let oslk = read_sysreg!("S2_0_C1_C1_4") & 0b10; // OSLSR_EL1.OSLK
+    let dlk = read_sysreg!("S2_0_C1_C3_4") & 0b1; // OSDLR_EL1.DLK
+    d.os_locks = oslk | dlk;
+}
+
+/// Loads the debug registers saved in `d`.
+fn debug_load(cfg: &SwitchConfig, d: &DebugState) {
+    for i in 0..cfg.num_bps {
+        dbg_write(4, i, d.bvr[i]);
+        dbg_write(5, i, d.bcr[i]);
+    }
+    for i in 0..cfg.num_wps {
+        dbg_write(6, i, d.wvr[i]);
+        dbg_write(7, i, d.wcr[i]);
+    }
+    // SAFETY: the OS lock and double lock of the context about to run; they gate only
+    // self-hosted debug of EL1/EL0 and external debug, which Warden does not use.
+    unsafe {
+        write_sysreg!("S2_0_C1_C0_4", (d.os_locks >> 1) & 1); // OSLAR_EL1
+        write_sysreg!("S2_0_C1_C3_4", d.os_locks & 1); // OSDLR_EL1
+    }
 }
 
 macro_rules! timer_regs {
@@ -478,7 +684,24 @@ fn enter_from_host(
     timer_regs!(save, cpu.host.timer);
     el1_regs!(load, ctx.el1);
     timer_regs!(load, ctx.timer);
+    let mut hcr = HCR_REALM;
+    if cfg.pauth {
+        pauth_keys!(save, cpu.host.el1.pauth);
+        pauth_keys!(load, ctx.el1.pauth);
+        hcr |= HCR_PAUTH;
+    }
     gic_load(cfg, &ctx.gic);
+    cpu.fp_area = run.fp_area;
+    // Debug registers move lazily, like FP: trapped (TDA, TDOSA) until the Realm's first access —
+    // unless its MDSCR_EL1 lets breakpoints, watchpoints or single step fire, when the Host's must
+    // not stay live under it.
+    let mdcr = read_sysreg!("mdcr_el2") | MDCR_TDA | MDCR_TDOSA;
+    // SAFETY: MDCR_EL2's debug traps only affect EL1/EL0.
+    unsafe { write_sysreg!("mdcr_el2", mdcr) };
+    cpu.realm_debug = false;
+    if ctx.el1.mdscr & MDSCR_DEBUG_ACTIVE != 0 {
+        debug_switch_in(cpu, cfg);
+    }
     let mut cnthctl = CNTHCTL_REALM;
     if asserted(ctx.timer.cntv_ctl) {
         cnthctl |= CNTHCTL_CNTVMASK;
@@ -486,7 +709,6 @@ fn enter_from_host(
     if asserted(ctx.timer.cntp_ctl) {
         cnthctl |= CNTHCTL_CNTPMASK;
     }
-    let mut hcr = HCR_REALM;
     if run.trap_wfi {
         hcr |= HCR_TWI;
     }
@@ -506,7 +728,37 @@ fn enter_from_host(
     cpu.live = rec;
     cpu.el1_dirty = false;
     cpu.realm_fp = false;
-    cpu.fp_area = run.fp_area;
+}
+
+/// The Realm's first debug-register access in this entry (or an entry with its debug active): the
+/// Host's breakpoints, watchpoints and OS lock state out, the Realm's in, the traps off.
+#[inline(never)]
+fn debug_switch_in(cpu: &mut CpuSwitch, cfg: &SwitchConfig) {
+    debug_save(cfg, &mut cpu.host_debug);
+    // SAFETY: the live REC's first aux granule (Realm PAS, identity mapped, owned by the REC), at
+    // DEBUG_AREA_OFFSET, beside its FP state (asserted to fit).
+    let realm = unsafe { &*((cpu.fp_area + DEBUG_AREA_OFFSET) as *const DebugState) };
+    debug_load(cfg, realm);
+    let mdcr = read_sysreg!("mdcr_el2") & !(MDCR_TDA | MDCR_TDOSA);
+    // SAFETY: as in `enter_from_host`.
+    unsafe { write_sysreg!("mdcr_el2", mdcr) };
+    isb();
+    cpu.realm_debug = true;
+}
+
+/// Whether a trapped MSR/MRS (`esr`) names a debug register (Op0 = 2): what `MDCR_EL2.TDA/TDOSA`
+/// trap while the Realm's debug state is not loaded.
+const fn is_debug_sysreg(esr: u64) -> bool {
+    (esr >> 20) & 0b11 == 0b10
+}
+
+/// Records the SMCCC SVE hint of the RMI call this CPU is about to serve (FID bit 16 set: the Host
+/// has no live SVE state, so only its FP/SIMD registers need preserving if a Realm uses FP).
+#[inline(always)]
+pub fn note_rmi_call(fid: u64) {
+    // SAFETY: the only reference to this CPU's slot in this call chain.
+    let cpu = unsafe { this_cpu() };
+    cpu.host_sve_live = fid & (1 << 16) == 0;
 }
 
 unsafe extern "C" {
@@ -516,6 +768,10 @@ unsafe extern "C" {
     fn warden_fp_save(area: *mut FpState);
     /// Loads Q0–Q31, FPCR, FPSR from `area` (CPTR_EL2.TFP must be clear).
     fn warden_fp_restore(area: *const FpState);
+    /// Stores Z0–Z31, P0–P15, FFR at `area` at the current VL (CPTR_EL2.TZ/TFP must be clear).
+    fn warden_sve_save(area: *mut SveState);
+    /// Loads Z0–Z31, P0–P15, FFR from `area` at the current VL (CPTR_EL2.TZ/TFP must be clear).
+    fn warden_sve_restore(area: *const SveState);
 }
 
 /// `Machine::run_realm` on the hardware: runs the REC at `rec` from `ctx` until a trap that logic
@@ -556,7 +812,10 @@ pub fn run_realm(cfg: &SwitchConfig, rec: u64, ctx: &mut RecContext, run: &RunCo
                 ctx.el1.elr = read_sysreg!("elr_el1");
                 ctx.el1.spsr = read_sysreg!("spsr_el1");
                 match class {
-                    ec::FP => fp_switch_in(cpu),
+                    ec::FP => fp_switch_in(cpu, cfg),
+                    ec::SYSREG if !cpu.realm_debug && is_debug_sysreg(exit.esr) => {
+                        debug_switch_in(cpu, cfg);
+                    }
                     ec::SVE | ec::SME => {
                         inject(ctx, Injected::UndefCurrent);
                         // SAFETY: as for `el1_dirty` above.
@@ -586,18 +845,54 @@ pub fn run_realm(cfg: &SwitchConfig, rec: u64, ctx: &mut RecContext, run: &RunCo
 /// The Realm's first FP/SIMD use in this entry: the Host's registers out, the Realm's in, FP
 /// untrapped.
 #[inline(never)]
-fn fp_switch_in(cpu: &mut CpuSwitch) {
+fn fp_switch_in(cpu: &mut CpuSwitch, cfg: &SwitchConfig) {
     // SAFETY: clearing TFP lets Warden (below) and the Realm (on return) use FP/SIMD; Warden itself
     // never does otherwise.
     unsafe { write_sysreg!("cptr_el2", CPTR_REALM & !CPTR_TFP) };
     isb();
-    // SAFETY: FP is untrapped; `host_fp` is this CPU's area and `fp_area` the live REC's first aux
-    // granule (Realm PAS, identity mapped, owned by the REC and used for nothing else).
-    unsafe {
-        warden_fp_save(&mut cpu.host_fp);
-        warden_fp_restore(cpu.fp_area as *const FpState);
+    // SAFETY: FP is untrapped; `host_fp` is this CPU's area.
+    unsafe { warden_fp_save(&mut cpu.host_fp) };
+    if cfg.sve && cpu.host_sve_live {
+        sve_save_host(cpu);
     }
+    // SAFETY: FP is untrapped; `fp_area` is the live REC's first aux granule (Realm PAS, identity
+    // mapped, owned by the REC and used for nothing else).
+    unsafe { warden_fp_restore(cpu.fp_area as *const FpState) };
     cpu.realm_fp = true;
+}
+
+/// Saves the Host's whole SVE state (Z0–Z31 beyond their low 128 bits, P0–P15, FFR) at the largest
+/// vector length, which loading the Realm's FP registers would otherwise destroy. SVE is untrapped
+/// only for this, and trapped again before the Realm runs (Realms are not offered SVE).
+fn sve_save_host(cpu: &mut CpuSwitch) {
+    // SAFETY: untraps SVE (and ZCR_EL2) at EL2, and for the Realm until the write below.
+    unsafe { write_sysreg!("cptr_el2", CPTR_REALM & !(CPTR_TFP | CPTR_TZ)) };
+    isb();
+    cpu.host_zcr = read_sysreg!("S3_4_C1_C2_0"); // ZCR_EL2
+    // SAFETY: ZCR_EL2.LEN = max makes the save cover any vector length the Host used (ZCR_EL3
+    // bounds it to what EL3 allows).
+    unsafe { write_sysreg!("S3_4_C1_C2_0", 0xFu64) };
+    isb();
+    // SAFETY: SVE is untrapped; `host_sve` is this CPU's area, sized for the largest VL.
+    unsafe { warden_sve_save(&mut cpu.host_sve) };
+    // SAFETY: SVE trapped again for the Realm; FP stays untrapped.
+    unsafe { write_sysreg!("cptr_el2", CPTR_REALM & !CPTR_TFP) };
+    isb();
+    cpu.host_sve_saved = true;
+}
+
+/// Restores the Host's SVE state saved by [`sve_save_host`] (after its FP/SIMD registers, whose
+/// restore cleared the upper bits), and its `ZCR_EL2`.
+fn sve_restore_host(cpu: &mut CpuSwitch) {
+    // SAFETY: as in `sve_save_host`; the VL is still the maximum the save used.
+    unsafe { write_sysreg!("cptr_el2", CPTR_REALM & !(CPTR_TFP | CPTR_TZ)) };
+    isb();
+    // SAFETY: SVE is untrapped; the area holds what `warden_sve_save` stored at this VL.
+    unsafe {
+        warden_sve_restore(&cpu.host_sve);
+        write_sysreg!("S3_4_C1_C2_0", cpu.host_zcr);
+    }
+    cpu.host_sve_saved = false;
 }
 
 /// `Machine::leave_realm` on the hardware: the REC's live state into `ctx`, the Host's back.
@@ -609,17 +904,37 @@ pub fn leave_realm(cfg: &SwitchConfig, rec: u64, ctx: &mut RecContext) {
         return;
     }
     let sp_el0 = ctx.el1.sp_el0;
+    // An exception logic injected on the way out (e.g. the SEA for a granule protection fault that
+    // also exits to the Host) is in the context, not yet in the hardware: the context wins.
+    let injected = (ctx.el1.esr, ctx.el1.far, ctx.el1.elr, ctx.el1.spsr);
     el1_regs!(save, ctx.el1);
     ctx.el1.sp_el0 = sp_el0;
+    if cpu.el1_dirty {
+        (ctx.el1.esr, ctx.el1.far, ctx.el1.elr, ctx.el1.spsr) = injected;
+    }
     timer_regs!(save, ctx.timer);
     gic_save(cfg, &mut ctx.gic);
     el1_regs!(load, cpu.host.el1);
     timer_regs!(load, cpu.host.timer);
+    if cfg.pauth {
+        pauth_keys!(save, ctx.el1.pauth);
+        pauth_keys!(load, cpu.host.el1.pauth);
+    }
+    if cpu.realm_debug {
+        // SAFETY: as in `debug_switch_in`.
+        let realm = unsafe { &mut *((cpu.fp_area + DEBUG_AREA_OFFSET) as *mut DebugState) };
+        debug_save(cfg, realm);
+        debug_load(cfg, &cpu.host_debug);
+        cpu.realm_debug = false;
+    }
     if cpu.realm_fp {
         // SAFETY: FP is untrapped while `realm_fp`; the areas are as in `fp_switch_in`.
         unsafe {
             warden_fp_save(cpu.fp_area as *mut FpState);
             warden_fp_restore(&cpu.host_fp);
+        }
+        if cpu.host_sve_saved {
+            sve_restore_host(cpu);
         }
         cpu.realm_fp = false;
     }
@@ -787,6 +1102,37 @@ warden_fp_restore:
     msr fpcr, x1
     msr fpsr, x2
     ret
+
+    // SVE register file save/restore (x0 = area; Z at [0, 32 VL), P then FFR after {sve_p}).
+    .arch_extension sve
+    .global warden_sve_save
+    .balign 16
+warden_sve_save:
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    str z\n, [x0, #\n, mul vl]
+    .endr
+    add x0, x0, #{sve_p}
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+    str p\n, [x0, #\n, mul vl]
+    .endr
+    rdffr p0.b
+    str p0, [x0, #16, mul vl]
+    ldr p0, [x0, #0, mul vl]
+    ret
+
+    .global warden_sve_restore
+    .balign 16
+warden_sve_restore:
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    ldr z\n, [x0, #\n, mul vl]
+    .endr
+    add x0, x0, #{sve_p}
+    ldr p0, [x0, #16, mul vl]
+    wrffr p0.b
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+    ldr p\n, [x0, #\n, mul vl]
+    .endr
+    ret
     .popsection
     "#,
     pc = const CTX_PC,
@@ -794,4 +1140,5 @@ warden_fp_restore:
     x2 = const CTX_X2,
     x30 = const CTX_X30,
     fpcr = const offset_of!(FpState, fpcr),
+    sve_p = const SVE_Z_BYTES,
 );

@@ -29,6 +29,8 @@ mod select;
 #[cfg(target_os = "none")]
 mod semihosting;
 #[cfg(target_os = "none")]
+mod host_state;
+#[cfg(target_os = "none")]
 mod smc;
 mod text;
 #[cfg(target_os = "none")]

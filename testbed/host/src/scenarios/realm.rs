@@ -922,6 +922,9 @@ fn cntfrq() -> u64 {
 }
 
 /// The `realm` scenario.
+/// The pattern seed of the Host's SVE registers during `realm`.
+const SVE_SEED: u64 = 0x5E5E_0123_4567_89AB;
+
 pub fn realm() -> Outcome {
     let mut c = Checks::new();
     let mut rmi = rmi();
@@ -934,9 +937,21 @@ pub fn realm() -> Outcome {
         rmi_version = rmi_version.min(cntpct() - t0);
     }
     let mut st = Run::new("");
+    // The Host's SVE registers hold a pattern while bench-guest (which uses FP) runs.
+    let sve = crate::host_state::present();
+    if sve {
+        crate::host_state::fill(SVE_SEED);
+    }
+    crate::host_state::debug_fill();
     let t0 = cntpct();
     run_rec(&mut rmi, REALM_A, 0, Rec1::Inline, &mut st)?;
     let ticks = cntpct() - t0;
+    if sve {
+        let bad = crate::host_state::check(SVE_SEED);
+        c.that(format_args!("the Host's SVE state (Z, P, FFR at VL 512) survived the Realm's FP use: {bad} bytes differ"), bad == 0)?;
+    }
+    let (dbg, dbg_ok) = crate::host_state::debug_check();
+    c.that(format_args!("the Host's DBGBVR0/DBGWVR0 survived the Realm's debug use: {:#x} {:#x}", dbg[0], dbg[1]), dbg_ok)?;
     c.that(format_args!("the Realm reached SYSTEM_OFF"), st.done)?;
 
     println!(
