@@ -10,6 +10,8 @@ use warden_abi::addr::{GRANULE_SHIFT, GRANULE_SIZE, Pa};
 
 /// Most DRAM banks Warden accepts from the boot manifest.
 pub const MAX_DRAM_BANKS: usize = 8;
+/// Most banks of a layout: the manifest's, each RMM-memory hole able to split one in two.
+const MAX_LAYOUT_BANKS: usize = MAX_DRAM_BANKS + 4;
 
 /// One bank of delegable DRAM.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +45,7 @@ struct Bank {
 /// The delegable DRAM, as validated banks with a precomputed granule numbering.
 #[derive(Clone, Debug)]
 pub struct DramLayout {
-    banks: ArrayVec<Bank, MAX_DRAM_BANKS>,
+    banks: ArrayVec<Bank, MAX_LAYOUT_BANKS>,
     granules: usize,
 }
 
@@ -76,6 +78,38 @@ impl DramLayout {
         Ok(Self { banks: out, granules })
     }
 
+    /// Like [`DramLayout::new`], but without the granules of each `[start, end)` in `holes` — the
+    /// RMM's own memory inside a bank (its image, stack, granule table, and the EL3 shared page),
+    /// which the boot manifest reports as DRAM but which must never be delegable: without the
+    /// holes, GRANULE_DELEGATE of Warden's own code would depend on EL3 refusing it. A bank a hole
+    /// cuts in two becomes two banks (so up to `2 × holes` more than the manifest gave).
+    pub fn with_holes(banks: &[DramBank], pa_bits: u8, holes: &[(u64, u64)]) -> Result<Self, DramLayoutError> {
+        let mut layout = Self::new(banks, pa_bits)?;
+        for &(start, end) in holes {
+            let start = start & !(GRANULE_SIZE - 1);
+            let end = end.div_ceil(GRANULE_SIZE) * GRANULE_SIZE;
+            let mut cut: ArrayVec<Bank, MAX_LAYOUT_BANKS> = ArrayVec::new();
+            for b in &layout.banks {
+                for (lo, hi) in [(b.base, b.end.min(start)), (b.base.max(end), b.end)] {
+                    if lo < hi {
+                        cut.try_push(Bank { base: lo, end: hi, first_index: 0 }).map_err(|_| DramLayoutError::BankCount)?;
+                    }
+                }
+            }
+            if cut.is_empty() {
+                return Err(DramLayoutError::BankCount);
+            }
+            layout.banks = cut;
+        }
+        let mut granules = 0usize;
+        for b in &mut layout.banks {
+            b.first_index = granules;
+            granules += ((b.end - b.base) >> GRANULE_SHIFT) as usize;
+        }
+        layout.granules = granules;
+        Ok(layout)
+    }
+
     /// Number of granules in all banks.
     pub fn granules(&self) -> usize {
         self.granules
@@ -100,5 +134,45 @@ impl DramLayout {
     /// The banks, in ascending order.
     pub fn banks(&self) -> impl Iterator<Item = DramBank> + '_ {
         self.banks.iter().map(|b| DramBank { base: b.base, size: b.end - b.base })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const G: u64 = GRANULE_SIZE;
+
+    #[test]
+    fn holes_cut_banks_and_renumber() {
+        let banks = [DramBank { base: 0x4000_0000, size: 0x1000_0000 }];
+        // Warden's region inside the bank, and the shared page right after it.
+        let l = DramLayout::with_holes(&banks, 40, &[(0x4010_0000, 0x418F_F000), (0x418F_F000, 0x4190_0000)]).unwrap();
+        let got: ArrayVec<DramBank, 4> = l.banks().collect();
+        assert_eq!(
+            got.as_slice(),
+            [DramBank { base: 0x4000_0000, size: 0x10_0000 }, DramBank { base: 0x4190_0000, size: 0x5000_0000 - 0x4190_0000 }]
+        );
+        assert_eq!(l.granules(), (0x1000_0000 - 0x180_0000) / G as usize);
+        assert_eq!(l.index(Pa(0x400F_F000)), Some(0xFF));
+        assert_eq!(l.index(Pa(0x4010_0000)), None, "Warden's image is not delegable");
+        assert_eq!(l.index(Pa(0x418F_F000)), None, "the EL3 shared page is not delegable");
+        assert_eq!(l.index(Pa(0x4190_0000)), Some(0x100), "numbering continues after the hole");
+    }
+
+    #[test]
+    fn holes_outside_or_covering() {
+        let banks = [DramBank { base: 0x8000_0000, size: 16 * G }];
+        let same = DramLayout::with_holes(&banks, 40, &[(0x4000_0000, 0x4000_1000)]).unwrap();
+        assert_eq!(same.granules(), 16);
+        // A hole at a bank's edge trims it; unaligned ends round outward to whole granules.
+        let trimmed = DramLayout::with_holes(&banks, 40, &[(0x8000_0000, 0x8000_0001)]).unwrap();
+        assert_eq!(trimmed.granules(), 15);
+        assert_eq!(trimmed.index(Pa(0x8000_1000)), Some(0));
+        // Nothing left: refused.
+        assert_eq!(
+            DramLayout::with_holes(&banks, 40, &[(0x8000_0000, 0x8001_0000)]).unwrap_err(),
+            DramLayoutError::BankCount
+        );
     }
 }

@@ -160,7 +160,7 @@ fn early(x0: u64, x1: u64, x2: u64, x3: u64) -> Result<(), BootError> {
     cpu_init_gic();
     let features = read_features();
     let banks = dram_banks(&manifest.plat_dram, x3, features.pa_bits)?;
-    let layout = DramLayout::new(&banks, features.pa_bits).map_err(|e| {
+    let layout = DramLayout::with_holes(&banks, features.pa_bits, &rmm_memory(image.start, region_end, x3)).map_err(|e| {
         refuse(
             BootError::ManifestDataError,
             format_args!("DRAM banks: {e:?}"),
@@ -367,6 +367,12 @@ fn cpu_init_gic() {
     }
 }
 
+/// The RMM's own memory that the manifest's DRAM banks may include and the granule table must
+/// leave out (never delegable): Warden's region from its load address, and the EL3 shared page.
+fn rmm_memory(image_start: u64, region_end: u64, shared_buffer: u64) -> [(u64, u64); 2] {
+    [(image_start, region_end), (shared_buffer, shared_buffer + SHARED_BUFFER_SIZE)]
+}
+
 /// Per-CPU EL2 setup once the MMU is on.
 fn cpu_init(features: &MachineFeatures) {
     cpu_init_gic();
@@ -436,8 +442,9 @@ pub(super) extern "C" fn cold_main(cpu: u64) -> ! {
     // SAFETY: the granule table lies in Warden's own region, mapped RW, used by nothing yet.
     unsafe { core::ptr::write_bytes(info.granule_table as *mut u8, 0, bytes) };
     let banks = &info.banks[..info.num_banks];
-    let layout =
-        DramLayout::new(banks, info.features.pa_bits).expect("banks validated at cold boot");
+    let holes = rmm_memory(info.image.start, info.region_end, info.shared_buffer);
+    let layout = DramLayout::with_holes(banks, info.features.pa_bits, &holes)
+        .expect("banks validated at cold boot");
     // SAFETY: the table is `granules` zeroed, 4-byte aligned words in Warden's region, never freed
     // and from now on only accessed through this slice.
     let words: &'static [AtomicU32] = unsafe {
