@@ -5,6 +5,19 @@
 //! SVE/SME, AMU, MPAM, RME, Secure EL2, MTE, GCS, and the PMU, trace, statistical profiling and
 //! branch record buffer features; the breakpoint and watchpoint counts are the Realm's
 //! (`num_bps`/`num_wps` from its parameters).
+//!
+//! Also hidden, because a Realm using them would trap or lose state (an unmodified Linux uses
+//! whatever is advertised; QEMU's `-cpu max` advertises all of these):
+//! * AArch32 at EL0/EL1 (the AArch32 ID registers read as zero, so claiming it would be
+//!   inconsistent);
+//! * features whose EL1 state or instructions are gated by `HCRX_EL2` or by negative-polarity
+//!   fine-grained traps, which Warden leaves at their trapping reset values: MOPS, LS64,
+//!   128-bit system registers, everything in ID_AA64MMFR3 (TCR2, SCTLR2, S1PIE/POE, AIE, D128,
+//!   …), and in ID_AA64PFR1 THE (RCWMASK), MTEX, DF2 and PFAR;
+//! * ID registers Warden does not know (ID_AA64PFR2, ISAR3, MMFR4, FPFR0, …) read as zero.
+//!
+//! Pointer authentication is offered as the hardware has it: Warden switches each REC's keys at
+//! Host boundaries and leaves `HCR_EL2.API/APK` set while a Realm runs.
 
 /// A system register, as the MRS/MSR trap syndrome names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -63,7 +76,7 @@ pub mod id {
     /// ID_AA64MMFR3_EL1.
     pub const AA64MMFR3: SysregId = SysregId::new(3, 0, 0, 7, 3);
     /// The registers read from the hardware and passed through unchanged.
-    pub const PASS_THROUGH: [SysregId; 7] = [AA64ISAR0, AA64ISAR1, AA64ISAR2, AA64MMFR0, AA64MMFR1, AA64MMFR2, AA64MMFR3];
+    pub const PASS_THROUGH: [SysregId; 4] = [AA64ISAR0, AA64MMFR0, AA64MMFR1, AA64MMFR2];
 }
 
 /// GIC SGI generation registers (writes exit to the Host, which emulates the IPI).
@@ -126,11 +139,17 @@ const fn clear(v: u64, fields: &[u32]) -> u64 {
 /// The value a Realm reads from ID register `reg`, given the hardware's value `hw`.
 pub const fn sanitise(reg: SysregId, hw: u64, realm: RealmFeatures) -> u64 {
     match reg {
-        // SVE 35:32, SEL2 39:36, MPAM 43:40, AMU 47:44, RME 55:52.
-        id::AA64PFR0 => clear(hw, &[32, 36, 40, 44, 52]),
-        // MTE 11:8, MPAM_frac 19:16, SME 27:24, NMI 39:36, GCS 47:44, MTE_frac 43:40.
-        id::AA64PFR1 => clear(hw, &[8, 16, 24, 36, 40, 44]),
-        id::AA64ZFR0 | id::AA64SMFR0 | id::AA64DFR1 => 0,
+        // SVE 35:32, SEL2 39:36, MPAM 43:40, AMU 47:44, RME 55:52; EL0 3:0 and EL1 7:4 read
+        // "AArch64 only" (1) whatever AArch32 support the hardware has.
+        id::AA64PFR0 => clear(hw, &[0, 4, 32, 36, 40, 44, 52]) | 0x11,
+        // MTE 11:8, MPAM_frac 19:16, SME 27:24, NMI 39:36, GCS 47:44, MTE_frac 43:40, THE 51:48,
+        // MTEX 55:52, DF2 59:56, PFAR 63:60.
+        id::AA64PFR1 => clear(hw, &[8, 16, 24, 36, 40, 44, 48, 52, 56, 60]),
+        // LS64 63:60 (PAuth's APA 7:4, API 11:8, GPA 27:24, GPI 31:28 kept).
+        id::AA64ISAR1 => clear(hw, &[60]),
+        // MOPS 19:16, SYSREG_128 35:32 (PAuth's GPA3 11:8, APA3 15:12, PAC_frac 27:24 kept).
+        id::AA64ISAR2 => clear(hw, &[16, 32]),
+        id::AA64ZFR0 | id::AA64SMFR0 | id::AA64DFR1 | id::AA64MMFR3 => 0,
         id::AA64DFR0 => {
             // Keep DebugVer 3:0; PMUVer 11:8, TraceVer 7:4, CTX_CMPs 31:28, PMSVer 35:32, TraceFilt
             // 43:40, TraceBuffer 47:44, MTPMU 51:48, BRBE 55:52, HPMN0 63:60 hidden; BRPs/WRPs the
@@ -167,7 +186,8 @@ mod tests {
         for shift in [32, 36, 40, 44, 52] {
             assert_eq!((s >> shift) & 0xF, 0, "field at {shift}");
         }
-        assert_eq!(s & 0xFFFF_FFFF, pfr0 & 0xFFFF_FFFF, "EL0-3 and FP/AdvSIMD/GIC/RAS kept");
+        assert_eq!(s & 0xFFFF_FF00, pfr0 & 0xFFFF_FF00, "EL2/EL3 and FP/AdvSIMD/GIC/RAS kept");
+        assert_eq!(s & 0xFF, 0x11, "EL0/EL1: AArch64 only");
         let dfr0 = 0xF0F0_F0F0_F0F5_F1F9_u64;
         let d = sanitise(id::AA64DFR0, dfr0, f);
         assert_eq!(d & 0xF, 0x9, "DebugVer kept");
@@ -176,5 +196,28 @@ mod tests {
         assert_eq!((d >> 8) & 0xF, 0, "no PMU");
         assert_eq!(sanitise(id::AA64ZFR0, u64::MAX, f), 0);
         assert_eq!(sanitise(id::AA64ISAR0, 0x1234, f), 0x1234);
+    }
+
+    #[test]
+    fn sanitising_hides_what_linux_would_trap_on() {
+        let f = RealmFeatures { num_bps: 1, num_wps: 1 };
+        // AArch32 at EL0 and EL1 (2) becomes AArch64 only (1).
+        assert_eq!(sanitise(id::AA64PFR0, 0x22, f) & 0xFF, 0x11);
+        // LS64 hidden; PAuth (APA/API/GPA/GPI: keys switched per REC) and the rest kept.
+        let isar1 = sanitise(id::AA64ISAR1, u64::MAX, f);
+        assert_eq!(isar1, !(0xF << 60));
+        // MOPS, SYSREG_128 hidden; PAuth (GPA3/APA3/PAC_frac), WFxT 3:0 and RPRES 7:4 kept.
+        let isar2 = sanitise(id::AA64ISAR2, u64::MAX, f);
+        for shift in [16, 32] {
+            assert_eq!((isar2 >> shift) & 0xF, 0, "ISAR2 field at {shift}");
+        }
+        assert_eq!(isar2 & 0x0FF0_FFFF, 0x0FF0_FFFF);
+        // THE, MTEX, DF2, PFAR hidden; BT 3:0 and SSBS 7:4 kept.
+        let pfr1 = sanitise(id::AA64PFR1, u64::MAX, f);
+        assert_eq!(pfr1 >> 48, 0);
+        assert_eq!(pfr1 & 0xFF, 0xFF);
+        assert_eq!(sanitise(id::AA64MMFR3, u64::MAX, f), 0, "TCR2/SCTLR2/S1PIE/S1POE/…");
+        // Registers Warden does not know read as what the machine gives (zero on the firmware).
+        assert_eq!(sanitise(id::AA64MMFR0, 0x1234, f), 0x1234);
     }
 }

@@ -188,13 +188,18 @@ pub fn utc_stamp(t: SystemTime) -> String {
     )
 }
 
-/// The most recently modified `*.json` in `dir` other than `except`.
+/// The most recently modified `*.json` in `dir` other than `except` (and other than the
+/// `fuzz-<target>.json` summaries `cargo xtask fuzz` writes there, which are no benchmarks).
 fn newest_other(dir: &Path, except: &Path) -> Option<PathBuf> {
     fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "json") && p != except)
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("fuzz-"))
+        })
         .filter_map(|p| Some((fs::metadata(&p).ok()?.modified().ok()?, p)))
         .max()
         .map(|(_, p)| p)

@@ -116,7 +116,56 @@ impl Toolchain {
 
 /// `cargo xtask install`: everything, with a line per item.
 pub fn install() -> Result<()> {
-    ensure(Needs::ALL)
+    ensure(Needs::ALL)?;
+    ensure_cargo_fuzz()
+}
+
+/// The cargo-fuzz release `cargo xtask fuzz` and the fuzz smoke tier use (installed `--locked`).
+pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
+/// Installs cargo-fuzz [`CARGO_FUZZ_VERSION`] with `cargo install --locked` unless `cargo fuzz
+/// --version` already reports it. Idempotent: one `cargo fuzz --version` when it is present.
+pub fn ensure_cargo_fuzz() -> Result<()> {
+    // `cargo fuzz --version` prints `cargo-fuzz 0.13.2`; a missing subcommand fails (quietly here).
+    let installed = || {
+        let out = util::cargo()
+            .args(["fuzz", "--version"])
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.split_whitespace().nth(1).map(str::to_string)
+    };
+    match installed() {
+        Some(v) if v == CARGO_FUZZ_VERSION => {
+            step(&format!("cargo-fuzz {v}: present"));
+            return Ok(());
+        }
+        Some(v) => step(&format!(
+            "cargo-fuzz {v} is not {CARGO_FUZZ_VERSION}: cargo install cargo-fuzz --locked --version {CARGO_FUZZ_VERSION}"
+        )),
+        None => step(&format!(
+            "cargo-fuzz is missing: cargo install cargo-fuzz --locked --version {CARGO_FUZZ_VERSION}"
+        )),
+    }
+    util::run(util::cargo().args([
+        "install",
+        "cargo-fuzz",
+        "--locked",
+        "--force",
+        "--version",
+        CARGO_FUZZ_VERSION,
+    ]))?;
+    match installed() {
+        Some(v) if v == CARGO_FUZZ_VERSION => {
+            step(&format!("cargo-fuzz {v}: installed"));
+            Ok(())
+        }
+        other => Err(Error::new(format!(
+            "cargo fuzz --version reports {other:?} after the install, not {CARGO_FUZZ_VERSION}; is ~/.cargo/bin on PATH?"
+        ))),
+    }
 }
 
 /// Installs whatever `needs` lists and is missing: the idempotent steps of `cargo xtask install`.
@@ -335,7 +384,7 @@ fn write_root_file(path: &Path, text: &str) -> Result<()> {
 }
 
 /// Every apt source file (deb822 `*.sources`, one-line `*.list`, and sources.list) with its text.
-fn read_apt_sources() -> Vec<(PathBuf, String)> {
+pub fn read_apt_sources() -> Vec<(PathBuf, String)> {
     let mut files = Vec::new();
     if let Ok(text) = fs::read_to_string(SOURCES_LIST) {
         files.push((PathBuf::from(SOURCES_LIST), text));

@@ -5,7 +5,9 @@
 
 mod attest;
 mod bench;
+mod fuzz;
 mod install;
+mod linux;
 mod qemu;
 mod tasks;
 mod trace;
@@ -61,10 +63,14 @@ enum Command {
     /// testbed-host` (their host unit tests), `cargo clippy --workspace --all-targets -- -D
     /// warnings`, `cargo clippy --target aarch64-unknown-none-softfloat -p warden -p testbed-el3 -p
     /// testbed-host -- -D warnings`, the loom models (`RUSTFLAGS="--cfg loom" cargo test -p
-    /// loom-tests --release --target-dir target/loom`), and the QEMU end-to-end tier (as
+    /// loom-tests --release --target-dir target/loom`), the fuzz smoke tier (every fuzz/ target
+    /// built, then run 15 s from its seeds; see `fuzz`), and the QEMU end-to-end tier (as
     /// `qemu-e2e`, 120 s timeout; it includes the `realm` and `realm-pair` scenarios, which run
-    /// bench-guest in Realms). `cargo clippy --target aarch64-unknown-none -p bench-guest` runs
-    /// after the firmware clippy. Stops at the first failing tier and prints the time of each.
+    /// bench-guest in Realms), then the Linux Realm tier (as `linux --smp 2`, 120 s timeout: the
+    /// banner from `/init` with the kernel release and 2 CPUs, and a clean SYSTEM_OFF; it fails if
+    /// the Debian packages are neither cached nor fetchable). `cargo clippy --target
+    /// aarch64-unknown-none -p bench-guest` runs after the firmware clippy. Stops at the first
+    /// failing tier and prints the time of each.
     Test,
     /// Run the QEMU end-to-end tier on its own
     ///
@@ -92,6 +98,62 @@ enum Command {
     /// file (the most recently written other one in perf/results/, or `--baseline`) with the
     /// ratio new/old of the medians: below 1.00 is faster.
     Bench(BenchArgs),
+    /// Run the libFuzzer targets (fuzz/) for a while; write perf/results/fuzz-<target>.json
+    ///
+    /// Installs cargo-fuzz (pinned, `cargo install --locked`) if missing, builds every target with
+    /// `cargo fuzz build -O -a` (optimised, debug assertions and overflow checks, AddressSanitizer by
+    /// default) on the pinned stable toolchain with RUSTC_BOOTSTRAP=1 set for that build only, then
+    /// runs each target (or those named with --target) for the given time: the working corpus is
+    /// fuzz/target/corpus/<target> (kept between runs), the committed seeds fuzz/corpus/<target>,
+    /// the dictionary fuzz/dict/<target>.dict; an input running over 10 s is a hang. Prints
+    /// progress, then per target a summary (executions, exec/s, coverage and features from
+    /// libFuzzer's final status line, corpus size, crashes, the exact command), also written to
+    /// perf/results/fuzz-<target>.json. Any crash, panic, hang or OOM exits non-zero with the
+    /// artifact path (fuzz/artifacts/<target>/) and the command that reproduces it.
+    ///
+    /// Targets: rmi_fid (every RMI FID, arbitrary X1-X6), rmi_sequence (RMI sequences checked
+    /// against the spec model of tests/model/spec.rs), rec_exit (arbitrary RmiRecEnter and Realm
+    /// exits), manifest (boot manifests). See fuzz/README.md. The long run:
+    /// `cargo xtask fuzz --minutes 30 --jobs 2` (4 targets x 30 min, two at a time: about 1 h).
+    Fuzz(FuzzArgs),
+    /// Boot an unmodified Debian arm64 kernel as a Realm on Warden, with the Realm's console shown
+    ///
+    /// Fetches (once; cached and sha256-verified under target/linux/) the pinned Debian
+    /// `linux-binary-unsigned-*-cloud-arm64` and `busybox-static` packages with `apt-get download`
+    /// (private apt state, the machine's own Debian mirror), builds a busybox initramfs and the
+    /// Realm's device tree, and boots QEMU with Warden and the host driver's VMM (scenario
+    /// `linux`): the Realm's PL011 output appears prefixed `realm| `. `/init` prints a banner with
+    /// `uname -r` and the CPU count, then powers off (PSCI SYSTEM_OFF).
+    Linux(linux::LinuxArgs),
+}
+
+/// Options of `fuzz`.
+#[derive(Args, Debug, Clone)]
+struct FuzzArgs {
+    /// Run only this target (repeat for several): rmi_fid, rmi_sequence, rec_exit, manifest.
+    #[arg(long = "target", value_name = "NAME")]
+    targets: Vec<String>,
+    /// Seconds per target (default 60).
+    #[arg(long, value_name = "N", conflicts_with = "minutes")]
+    seconds: Option<u64>,
+    /// Minutes per target.
+    #[arg(long, value_name = "N")]
+    minutes: Option<u64>,
+    /// Targets fuzzed at once (each is one libFuzzer process on one core).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    jobs: usize,
+    /// Sanitizer: `address` (default: catches memory errors in Warden's unsafe code) or `none`
+    /// (faster).
+    #[arg(long, value_name = "NAME", default_value = "address", value_parser = ["address", "none"])]
+    sanitizer: String,
+    /// Only regenerate the committed seed corpus (fuzz/corpus/<target>/seed-*) and the
+    /// dictionaries (fuzz/dict/*.dict) with fuzz/examples/seeds.rs, then exit.
+    #[arg(long)]
+    write_seeds: bool,
+    /// Run exactly the smoke tier of `cargo xtask test` (every target 15 s from the seeds, two at
+    /// a time, a fresh working corpus; no JSON written), then exit.
+    #[arg(long)]
+    smoke: bool,
 }
 
 /// Options of `bench`.
@@ -142,6 +204,15 @@ fn main() -> ExitCode {
         Command::Run(args) => tasks::run(&args),
         Command::Test => tasks::test(),
         Command::QemuE2e(args) => tasks::qemu_e2e(&args),
+        Command::Linux(args) => linux::linux(&args),
+        Command::Fuzz(args) => fuzz::fuzz(&fuzz::Request {
+            targets: args.targets,
+            seconds: args.minutes.map_or(args.seconds.unwrap_or(60), |m| m * 60),
+            jobs: args.jobs,
+            sanitizer: args.sanitizer,
+            write_seeds: args.write_seeds,
+            smoke: args.smoke,
+        }),
         Command::Bench(args) => bench::bench(&bench::Request {
             name: args.name,
             baseline: args.baseline,

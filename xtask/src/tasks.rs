@@ -22,6 +22,10 @@ const QEMU_TIER_IN_TEST: bool = true;
 /// Seconds the QEMU tier may take inside `cargo xtask test`.
 const TEST_QEMU_TIMEOUT_SECS: u64 = 120;
 
+/// The Linux Realm tier of `cargo xtask test`: vCPUs and the timeout of its QEMU run.
+const LINUX_TIER_CPUS: u32 = 2;
+const LINUX_TIER_TIMEOUT_SECS: u64 = 120;
+
 /// The environment variable that sets the `storm` scenario's operations per CPU at build time
 /// (read by testbed-host with `option_env!`; unset means its default).
 pub const STORM_OPS_ENV: &str = "WARDEN_STORM_OPS";
@@ -545,6 +549,18 @@ pub fn test() -> Result<()> {
             .args(["test", "-p", "loom-tests", "--release", "--target-dir"])
             .arg(target_dir().join("loom")),
     )?;
+    // The libFuzzer targets (fuzz/, xtask/src/fuzz.rs): built once, each run for a bounded time.
+    let name = "fuzz smoke";
+    step(&format!(
+        "{name}: cargo fuzz build, then {} targets × {} s from the committed seeds",
+        crate::fuzz::TARGETS.len(),
+        crate::fuzz::SMOKE_SECONDS
+    ));
+    let t = Instant::now();
+    let summary =
+        crate::fuzz::smoke().map_err(|e| Error::new(format!("tier `{name}` failed: {e}")))?;
+    step(&format!("{summary} ({:.1} s)", t.elapsed().as_secs_f64()));
+    times.push((name.to_string(), t.elapsed().as_secs_f64()));
     if QEMU_TIER_IN_TEST {
         let args = RunArgs {
             rmm: None,
@@ -559,6 +575,17 @@ pub fn test() -> Result<()> {
         ));
         let t = Instant::now();
         run_e2e(&args).map_err(|e| Error::new(format!("tier `{name}` failed: {e}")))?;
+        times.push((name.to_string(), t.elapsed().as_secs_f64()));
+        // An unmodified Debian kernel as a Realm (xtask/src/linux.rs): its packages are fetched
+        // once and cached; without them (no network) this tier fails and says why.
+        let name = "Linux Realm boot";
+        step(&format!(
+            "{name}: Debian kernel + busybox as a {LINUX_TIER_CPUS}-vCPU Realm (timeout {LINUX_TIER_TIMEOUT_SECS} s)"
+        ));
+        let t = Instant::now();
+        let summary = crate::linux::tier(LINUX_TIER_CPUS, LINUX_TIER_TIMEOUT_SECS)
+            .map_err(|e| Error::new(format!("tier `{name}` failed: {e}")))?;
+        step(&summary);
         times.push((name.to_string(), t.elapsed().as_secs_f64()));
     }
     let summary: Vec<String> = times

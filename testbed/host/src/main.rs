@@ -35,6 +35,7 @@ mod smc;
 mod text;
 #[cfg(target_os = "none")]
 mod trace;
+mod vmm;
 
 /// Name of the results file written through semihosting (relative to QEMU's working directory).
 pub const RESULTS_FILE: &str = "testbed-results.txt";
@@ -53,9 +54,11 @@ extern "C" fn host_main(dtb: u64) -> ! {
     );
     let mut results = text::Text::<6144>::new();
     let (mut passed, mut failed) = (0u64, 0u64);
-    for scenario in scenarios::ALL {
-        // `cargo xtask … --only <names>` runs a subset (see select.rs).
-        if !select::runs(scenario.name) {
+    for scenario in scenarios::ALL.iter().chain(vmm::SCENARIOS) {
+        // `cargo xtask … --only <names>` runs a subset (see select.rs); the VMM's scenarios
+        // (`cargo xtask linux`) run only when named.
+        let vmm = vmm::SCENARIOS.iter().any(|s| s.name == scenario.name);
+        if !(if vmm { select::named(scenario.name) } else { select::runs(scenario.name) }) {
             continue;
         }
         // Names the scenario on the console before it runs: if Warden panics (and the driver

@@ -34,3 +34,9 @@ pub fn runs(name: &str) -> bool {
         None => true,
     }
 }
+
+/// Whether the selection names `name` (scenarios that never run by default, e.g. `linux`).
+pub fn named(name: &str) -> bool {
+    let mut buf = [0u8; MAX];
+    selection(&mut buf).is_some_and(|list| list.split(|&b| b == b',').any(|n| n == name.as_bytes()))
+}

@@ -33,10 +33,6 @@ const VMID: u16 = 20;
 
 /// Warden's image (Realm PAS; inside DRAM, so it passes the bound check).
 const WARDEN_IMAGE: u64 = 0x4010_0000;
-/// The EL3-RMM shared page (Realm PAS, inside DRAM).
-const EL3_SHARED: u64 = 0x418F_F000;
-/// EL3's Root SRAM.
-const ROOT: u64 = 0x0E00_0000;
 /// UART0.
 const MMIO: u64 = 0x0900_0000;
 /// The first byte after DRAM (3 GiB at 0x4000_0000).
@@ -79,18 +75,12 @@ pub fn realm_checks(c: &mut Checks) -> Result<Counts, Msg> {
         rmi.granule_delegate(DELEGATED),
     )?;
 
-    // REALM_CREATE: bad params_ptr, everything else valid.
-    let bad_params: [(&str, u64); 9] = [
+    // REALM_CREATE: bad params_ptr, everything else valid: the shared list of bad addresses
+    // (MMIO, Secure, Root, Realm, beyond DRAM and the PA space) and a DELEGATED granule.
+    let bad_params = BAD.into_iter().chain([
         ("a DELEGATED granule (GPF in Warden's copy)", DELEGATED),
-        ("Warden's image (GPF in Warden's copy)", WARDEN_IMAGE),
-        ("the EL3 shared page", EL3_SHARED),
-        ("Root memory", ROOT),
-        ("MMIO", MMIO),
-        ("beyond DRAM", BEYOND_DRAM),
-        ("beyond the PA range", 1 << 52),
         ("misaligned", PARAMS + 8),
-        ("the top granule of the address space", !0xFFF),
-    ];
+    ]);
     for (what, p) in bad_params {
         c.rejected(
             format_args!("REALM_CREATE(rd {RD:#x}, params_ptr {p:#x} [{what}])"),
@@ -223,15 +213,10 @@ pub fn realm_checks(c: &mut Checks) -> Result<Counts, Msg> {
     )?;
 
     // DATA_CREATE: bad src, everything else valid.
-    let bad_srcs: [(&str, u64); 7] = [
+    let bad_srcs = BAD.into_iter().chain([
         ("a DELEGATED granule (GPF in Warden's copy)", DELEGATED),
-        ("Warden's image (GPF in Warden's copy)", WARDEN_IMAGE),
-        ("the EL3 shared page", EL3_SHARED),
-        ("Root memory", ROOT),
-        ("MMIO", MMIO),
-        ("beyond DRAM", BEYOND_DRAM),
         ("misaligned", SRC + 8),
-    ];
+    ]);
     for (what, src) in bad_srcs {
         c.rejected(
             format_args!("DATA_CREATE(src {src:#x} [{what}])"),

@@ -58,6 +58,22 @@ pub const NS_IPA: u64 = UNPROTECTED | MIB2;
 /// Host-controlled bits of an unprotected mapping: MemAttr 0b110 (Normal WB, FWB), S2AP RW.
 pub const NS_ATTRS: u64 = (0b110 << 2) | (0b11 << 6);
 
+/// Addresses no Host may pass where a granule or a buffer is expected.
+pub const BAD: [(&str, u64); 12] = [
+    ("MMIO: GIC distributor", 0x0800_0000),
+    ("MMIO: GIC redistributor", 0x080A_0000),
+    ("MMIO: UART0", 0x0900_0000),
+    ("Secure: the EL3 image in secure flash", 0),
+    ("Root: EL3 SRAM", 0x0E00_1000),
+    ("Root: the GPT", 0x0EEF_E000),
+    ("Realm: Warden's image (inside DRAM)", 0x4010_0000),
+    ("Realm: the EL3-RMM shared page", 0x418F_F000),
+    ("beyond DRAM", 0x1_0000_0000),
+    ("the last granule of a 48-bit PA space", 0xFFFF_FFFF_F000),
+    ("beyond a 52-bit PA space", 1 << 52),
+    ("the top granule of the address space", !0xFFF),
+];
+
 /// The standard Realm: 40-bit IPA, level-1 start with two concatenated tables at `rtt_base`,
 /// SHA-256, one breakpoint and one watchpoint (encoded minus one: 1 means two).
 pub fn realm_params(rtt_base: u64, vmid: u16) -> RealmParams {
@@ -214,5 +230,53 @@ impl Checks {
                 Err(m)
             }
         }
+    }
+}
+
+/// What a scenario that failed half-way may have left behind in one Realm: every object it may
+/// have created, in teardown order. [`Wreck::reclaim`] destroys what exists and undelegates every
+/// granule, ignoring errors, so that one failed scenario does not leave delegated granules (which
+/// fault when the next scenario writes them) or a live VMID behind.
+pub struct Wreck<'a> {
+    /// The RD.
+    pub rd: u64,
+    /// Its RECs.
+    pub recs: &'a [u64],
+    /// Protected IPAs that may hold a DATA granule (level 3).
+    pub data: &'a [u64],
+    /// Unprotected IPAs that may be mapped (level 3).
+    pub unprotected: &'a [u64],
+    /// RTTs below the starting level, `(ipa, level)`, children first.
+    pub rtts: &'a [(u64, i64)],
+    /// Every granule the scenario may have delegated (including the above).
+    pub granules: &'a [u64],
+}
+
+impl Wreck<'_> {
+    /// Best effort, errors ignored: REC_DESTROY, DATA_DESTROY, RTT_UNMAP_UNPROTECTED, RTT_DESTROY,
+    /// REALM_DESTROY, then GRANULE_UNDELEGATE of every granule. Returns how many granules are still
+    /// not readable from NS afterwards (0 when everything was reclaimed).
+    pub fn reclaim(&self) -> usize {
+        let mut rmi = rmi();
+        for &rec in self.recs {
+            let _ = rmi.rec_destroy(rec);
+        }
+        for &ipa in self.data {
+            let _ = rmi.data_destroy(self.rd, ipa);
+        }
+        for &ipa in self.unprotected {
+            let _ = rmi.rtt_unmap_unprotected(self.rd, ipa, 3);
+        }
+        for &(ipa, level) in self.rtts {
+            let _ = rmi.rtt_destroy(self.rd, ipa, level);
+        }
+        let _ = rmi.realm_destroy(self.rd);
+        for &pa in self.granules {
+            let _ = rmi.granule_undelegate(pa);
+        }
+        self.granules
+            .iter()
+            .filter(|&&pa| crate::fault::probe_read(pa).is_err())
+            .count()
     }
 }

@@ -68,6 +68,31 @@ pub const ALL: &[Scenario] = &[
         name: "realm-pair",
         run: realm::realm_pair,
     },
+    // The hostile Host (issue 10): confidentiality, integrity, faults (secret_realm.rs).
+    Scenario {
+        name: "realm-probe",
+        run: confidentiality::realm_probe,
+    },
+    Scenario {
+        name: "no-residue",
+        run: confidentiality::no_residue,
+    },
+    Scenario {
+        name: "host-buffers",
+        run: confidentiality::host_buffers,
+    },
+    Scenario {
+        name: "exit-hygiene",
+        run: confidentiality::exit_hygiene,
+    },
+    Scenario {
+        name: "integrity",
+        run: integrity::integrity,
+    },
+    Scenario {
+        name: "faults",
+        run: faults::faults,
+    },
     // Last, so that `cargo xtask run` ends with bench-guest's benchmark table.
     Scenario {
         name: "realm",
@@ -94,8 +119,13 @@ macro_rules! ensure {
 // After the macros: the submodules use them.
 mod bad_realm;
 mod checks;
+mod confidentiality;
+mod faults;
+mod integrity;
 mod lifecycle;
+mod payload;
 mod realm;
+mod secret_realm;
 mod storm;
 mod table_race;
 
@@ -347,7 +377,7 @@ static RELEASE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
 /// What a CPU started by CPU_ON does: [`JOB_PING`], [`JOB_STORM`], [`JOB_TABLE_RACE`] or
 /// [`JOB_REALM`] (set before CPU_ON).
-static JOB: AtomicU64 = AtomicU64::new(JOB_PING);
+pub(crate) static JOB: AtomicU64 = AtomicU64::new(JOB_PING);
 /// One RMI round trip and a delegate/undelegate of a per-CPU granule (`psci-cpu-on`).
 const JOB_PING: u64 = 0;
 /// The `storm` scenario's share of operations.
@@ -356,6 +386,10 @@ const JOB_STORM: u64 = 1;
 const JOB_TABLE_RACE: u64 = 2;
 /// The `realm-pair` scenario: run a REC 0 or the REC 1s of its Realms.
 const JOB_REALM: u64 = 3;
+/// The `linux` scenario's VMM: run the vCPU of this CPU's index (crate::vmm).
+pub(crate) const JOB_VMM: u64 = 4;
+/// The `realm-probe` scenario: probe a running Realm's granules (secret_realm::prober).
+const JOB_PROBE: u64 = 5;
 
 /// Runs on a CPU started by CPU_ON: its job (see [`JOB`]), then reports, waits for release and
 /// calls CPU_OFF.
@@ -366,6 +400,8 @@ extern "C" fn host_secondary_main(cpu: u64) -> ! {
         JOB_STORM => storm::secondary(cpu),
         JOB_TABLE_RACE => table_race::secondary(cpu),
         JOB_REALM => realm::secondary(cpu),
+        JOB_VMM => crate::vmm::secondary(cpu),
+        JOB_PROBE => secret_realm::prober(),
         _ => {
             // Proves the RMM warm-booted on this CPU.
             let mut rmi = rmi();
@@ -386,7 +422,7 @@ extern "C" fn host_secondary_main(cpu: u64) -> ! {
 }
 
 /// Lets a secondary that reported its result turn itself off, and waits until it is OFF.
-fn release_and_wait_off(cpu: u64) -> Result<(), Msg> {
+pub(crate) fn release_and_wait_off(cpu: u64) -> Result<(), Msg> {
     RELEASE[cpu as usize].store(1, Ordering::SeqCst);
     ensure!(
         wait_for(10, || psci::affinity_info(cpu)
@@ -407,7 +443,7 @@ fn counter() -> (u64, u64) {
 }
 
 /// Polls `cond` for up to `secs` seconds of counter time.
-fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
     let (start, freq) = counter();
     loop {
         if cond() {

@@ -22,6 +22,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use warden_abi::fid::psci as psci_fid;
 use warden_abi::rec_params::RmiRecParams;
 use warden_abi::rec_run::{REC_RUN_EXIT_OFFSET, RmiRecEnter, RmiRecExit, RmiRecExitReason};
+use warden_abi::status::PsciAffinityState;
 
 use super::checks::*;
 use super::{JOB, JOB_REALM, Msg, Outcome, SECONDARY_RESULT, release_and_wait_off, rmi, wait_for};
@@ -253,7 +254,7 @@ fn set_enter(run: u64, flags: u64, gprs: &[u64; 8]) {
 /// This CPU's Host-side interrupt setup: PPIs 26 (CNTHP) and 27 (the Realm's virtual timer, which
 /// makes the REC exit) enabled in its redistributor (NS Group 1, as EL3 configured them), Group 1
 /// on in its CPU interface. PSTATE.I stays masked: the Host polls ICC_IAR1_EL1 after IRQ exits.
-fn host_gic_init() {
+pub(super) fn host_gic_init() {
     let mpidr: u64;
     // SAFETY: reads a register.
     unsafe { core::arch::asm!("mrs {}, mpidr_el1", out(reg) mpidr, options(nomem, nostack)) };
@@ -270,7 +271,7 @@ fn host_gic_init() {
 }
 
 /// Arms this CPU's EL2 physical timer `ticks` from now.
-fn cnthp_arm(ticks: u64) {
+pub(super) fn cnthp_arm(ticks: u64) {
     let cval = cntpct() + ticks;
     // SAFETY: CNTHP is the Host's own timer (EL3 does not switch it; Warden does not use it).
     unsafe {
@@ -281,6 +282,13 @@ fn cnthp_arm(ticks: u64) {
 
 /// After an IRQ exit: acknowledges every pending interrupt (CNTHP: disabled and counted).
 fn host_take_irqs(st: &mut Run) {
+    st.cnthp_irqs += take_irqs();
+}
+
+/// Acknowledges every pending interrupt of this CPU; returns how many were the Host's CNTHP
+/// (which is disabled).
+pub(super) fn take_irqs() -> u64 {
+    let mut cnthp = 0;
     for _ in 0..8 {
         let intid: u64;
         // SAFETY: ICC_IAR1_EL1 / ICC_EOIR1_EL1 of this CPU; CNTHP_CTL_EL2 is the Host's timer.
@@ -293,11 +301,12 @@ fn host_take_irqs(st: &mut Run) {
         if intid == CNTHP_INTID {
             // SAFETY: disables the Host's own EL2 physical timer.
             unsafe { core::arch::asm!("msr S3_4_C14_C2_1, xzr", "isb", options(nostack)) };
-            st.cnthp_irqs += 1;
+            cnthp += 1;
         }
         // SAFETY: as above (EOImode 0: drop and deactivate).
         unsafe { core::arch::asm!("msr S3_0_C12_C12_1, {}", in(reg) intid, options(nostack)) };
     }
+    cnthp
 }
 
 /// The token of the `realm` scenario's guest (host calls 0x501), little-endian words.
@@ -1054,8 +1063,85 @@ pub(super) fn secondary(cpu: usize) -> bool {
 /// Per CPU of `realm-pair`: guest checks (cpu 1) or REC 1 runs (cpus 2, 3).
 static PAIR_CHECKS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 
-/// The `realm-pair` scenario: two Realms × two RECs on four CPUs at once.
+/// The `realm-pair` scenario: two Realms × two RECs on four CPUs at once. If it fails, the CPUs
+/// it started are stopped and both Realms reclaimed, so the next scenario starts clean.
 pub fn realm_pair() -> Outcome {
+    let r = realm_pair_run();
+    if r.is_err() {
+        stop_pair_cpus();
+        for realm in [REALM_A, REALM_B] {
+            let left = reclaim(realm);
+            if left > 0 {
+                println!(
+                    "host: realm-pair: {left} granules of VMID {} could not be reclaimed",
+                    realm.vmid
+                );
+            }
+        }
+    }
+    r
+}
+
+/// After a failed `realm-pair`: stops the mailbox runners and turns off every CPU that reports
+/// within 10 s (one still inside a Realm cannot be stopped).
+fn stop_pair_cpus() {
+    for mb in &MAILBOX {
+        mb.store(MB_STOP, Ordering::SeqCst);
+    }
+    for cpu in 1..4u64 {
+        if psci::affinity_info(cpu) == PsciAffinityState::On.to_x0()
+            && wait_for(10, || {
+                SECONDARY_RESULT[cpu as usize].load(Ordering::SeqCst) != 0
+            })
+        {
+            let _ = release_and_wait_off(cpu);
+        }
+    }
+    JOB.store(super::JOB_PING, Ordering::SeqCst);
+}
+
+/// Everything `build` may have created for `realm`, best effort ([`Wreck::reclaim`]): the granules
+/// still not readable from NS.
+fn reclaim(realm: Layout) -> usize {
+    let data: [u64; MAX_PAGES as usize] = core::array::from_fn(|i| GUEST_IPA + i as u64 * 0x1000);
+    let mut granules = [0u64; (9 + 2 * MAX_AUX + MAX_PAGES) as usize];
+    let fixed = [
+        realm.rd(),
+        realm.rtt0(),
+        realm.rtt0() + 0x1000,
+        realm.l2(),
+        realm.l3(),
+        realm.rec(0),
+        realm.rec(1),
+        realm.ul2(),
+        realm.ul3(),
+    ];
+    let aux = (0..2).flat_map(|r| (0..MAX_AUX).map(move |i| realm.aux(r, i)));
+    let pages = (0..MAX_PAGES).map(|i| realm.data(i));
+    for (slot, pa) in granules
+        .iter_mut()
+        .zip(fixed.into_iter().chain(aux).chain(pages))
+    {
+        *slot = pa;
+    }
+    let forbidden = UNPROTECTED + FORBIDDEN_OFFSET;
+    Wreck {
+        rd: realm.rd(),
+        recs: &[realm.rec(1), realm.rec(0)],
+        data: &data,
+        unprotected: &[forbidden, forbidden + 0x1000],
+        rtts: &[
+            (forbidden, 3),
+            (forbidden & !(GIB - 1), 2),
+            (GUEST_IPA, 3),
+            (GUEST_IPA & !(GIB - 1), 2),
+        ],
+        granules: &granules,
+    }
+    .reclaim()
+}
+
+fn realm_pair_run() -> Outcome {
     let mut c = Checks::new();
     let a = build(&mut c, REALM_A)?;
     let b = build(&mut c, REALM_B)?;
