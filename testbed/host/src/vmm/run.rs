@@ -1,4 +1,5 @@
-//! The exit loop of one vCPU, the shared device models, and the `linux` scenario.
+//! The exit loop of one vCPU, the shared device models, and the `linux` scenario (build, run,
+//! [`teardown`], then the counts and the trace's time split, [`account`]).
 //!
 //! vCPU *i* (REC *i*) runs on physical CPU *i*: REC 0 on the CPU that runs the scenario, the
 //! others on CPUs started when the guest's PSCI CPU_ON for them exits. A vCPU that must notice
