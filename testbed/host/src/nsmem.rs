@@ -1,5 +1,5 @@
-//! The driver's own (NS PAS) memory: filling granules, writing `RmiRealmParams`, and scanning a
-//! granule for zero through the fault probe.
+//! The driver's own (NS PAS) memory: filling granules, writing `RmiRealmParams` and
+//! `RmiRecParams`, and scanning a granule for zero through the fault probe.
 //!
 //! The driver runs with its MMU off, so every data access is Device-nGnRnE: only aligned 64-bit
 //! volatile accesses are used here.
@@ -7,6 +7,7 @@
 use core::mem::offset_of;
 
 use warden_abi::realm_params::{RealmParams, RmiRealmParams};
+use warden_abi::rec_params::RmiRecParams;
 
 use crate::fault::{Fault, probe_read};
 
@@ -95,6 +96,27 @@ pub fn write_realm_params(pa: u64, p: &RealmParams) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         write_u64(pa + rpv + i as u64 * 8, u64::from_le_bytes(word));
+    }
+}
+
+/// Writes an `RmiRecParams` granule at `pa` (NS memory): `flags` RUNNABLE if `runnable`, `mpidr`,
+/// `pc`, `num_aux` and the auxiliary granules `aux(0)..aux(num_aux - 1)`; every other byte zero.
+pub fn write_rec_params(
+    pa: u64,
+    runnable: bool,
+    mpidr: u64,
+    pc: u64,
+    num_aux: u64,
+    aux: impl Fn(u64) -> u64,
+) {
+    fill(pa, |_| 0);
+    let field = |offset: usize| pa + offset as u64;
+    write_u64(field(offset_of!(RmiRecParams, flags)), u64::from(runnable));
+    write_u64(field(offset_of!(RmiRecParams, mpidr)), mpidr);
+    write_u64(field(offset_of!(RmiRecParams, pc)), pc);
+    write_u64(field(offset_of!(RmiRecParams, num_aux)), num_aux);
+    for i in 0..num_aux {
+        write_u64(field(offset_of!(RmiRecParams, aux)) + 8 * i, aux(i));
     }
 }
 

@@ -178,6 +178,17 @@ impl Checks {
         )
     }
 
+    /// REC_AUX_COUNT of the RD at `rd`: it must succeed and be in 1..=`max` (the room the caller
+    /// has for auxiliary granules); returns it.
+    pub fn rec_aux_count(&mut self, rd: u64, max: u64) -> Result<u64, Msg> {
+        let aux = self.ok(format_args!("REC_AUX_COUNT"), rmi().rec_aux_count(rd))?;
+        self.that(
+            format_args!("REC_AUX_COUNT {aux} in 1..={max}"),
+            (1..=max).contains(&aux),
+        )?;
+        Ok(aux)
+    }
+
     /// Fills each granule with a non-zero pattern (so that a later zero read-back proves a scrub),
     /// then delegates it.
     pub fn fill_and_delegate(&mut self, granules: &[u64]) -> Result<(), Msg> {

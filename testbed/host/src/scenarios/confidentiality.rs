@@ -23,7 +23,7 @@
 use super::checks::*;
 use super::payload;
 use super::secret_realm::{
-    EXIT_KINDS, ExitKind, Kind, Layout, Opts, PROBE_ROUNDS, Report, Rig, prober_abort,
+    EXIT_KINDS, ExitKind, Kind, Layout, Opts, PROBE_ROUNDS, Report, Rig, Second, prober_abort,
     prober_result, prober_setup, reclaim, scan_copies, scan_ns,
 };
 use super::{
@@ -31,7 +31,7 @@ use super::{
 };
 use crate::entry::host_secondary_entry;
 use crate::text::Text;
-use crate::{nsmem, psci, trace};
+use crate::{psci, trace};
 
 use core::sync::atomic::Ordering;
 
@@ -251,43 +251,25 @@ pub fn exit_hygiene() -> Outcome {
     })
 }
 
-/// `host-buffers`: the second (NEW) Realm's granules, spares of the layout.
-mod second {
-    use super::Layout;
-
-    pub const fn rd(l: Layout) -> u64 {
-        l.spare(1)
+/// `host-buffers`: the second (NEW) Realm, on the layout's spares.
+const fn second(l: Layout) -> Second {
+    Second {
+        l,
+        vmid: 93,
+        name: "the second Realm",
     }
-    /// Two concatenated level-1 tables (spares 2 and 3: 8 KiB aligned).
-    pub const fn rtt0(l: Layout) -> u64 {
-        l.spare(2)
-    }
-    pub const fn l2(l: Layout) -> u64 {
-        l.spare(4)
-    }
-    pub const fn l3(l: Layout) -> u64 {
-        l.spare(5)
-    }
-    /// The DATA_CREATE target.
-    pub const fn data(l: Layout) -> u64 {
-        l.spare(6)
-    }
-    /// The REC_CREATE target.
-    pub const fn rec(l: Layout) -> u64 {
-        l.spare(7)
-    }
-    /// A DELEGATED granule offered as the RD of REALM_CREATE.
-    pub const fn new_rd(l: Layout) -> u64 {
-        l.spare(8)
-    }
-    /// The second Realm's params page (NS).
-    pub const fn params(l: Layout) -> u64 {
-        l.spare(9)
-    }
-    pub const VMID: u16 = 93;
-    /// Spares 1..=8 are delegated.
-    pub const DELEGATED: core::ops::RangeInclusive<u64> = 1..=8;
 }
+
+/// `host-buffers`' other spares: a DELEGATED granule offered as the RD of REALM_CREATE (spare 8),
+/// the second Realm's params page (NS, spare 9).
+const fn new_rd(l: Layout) -> u64 {
+    l.spare(8)
+}
+const fn second_params(l: Layout) -> u64 {
+    l.spare(9)
+}
+/// Spares 1 to 8 are delegated.
+const DELEGATED: u64 = 8;
 
 const HOST_BUFFERS: Layout = Layout {
     base: 0x8A20_0000,
@@ -317,6 +299,11 @@ pub fn host_buffers() -> Outcome {
     })
 }
 
+/// After a failed `host-buffers`: the second Realm, best effort.
+fn reclaim_second(l: Layout) {
+    second(l).reclaim(DELEGATED);
+}
+
 /// The first checkpoint of `host-buffers`: REC 0 is between exits, its secrets in place.
 fn realm_memory_as_buffers(rig: &Rig, c: &mut Checks) -> Result<(), Msg> {
     let l = rig.l;
@@ -333,49 +320,35 @@ fn realm_memory_as_buffers(rig: &Rig, c: &mut Checks) -> Result<(), Msg> {
         ("a REC_AUX granule", l.aux(0, 0)),
     ];
     let before = c.rejected;
-    let delegated: [u64; 8] =
-        core::array::from_fn(|i| l.spare(*second::DELEGATED.start() + i as u64));
+    let delegated: [u64; DELEGATED as usize] = core::array::from_fn(|i| l.spare(1 + i as u64));
     c.fill_and_delegate(&delegated)?;
     // REALM_CREATE with the Realm's memory as params_ptr.
     for (what, pa) in targets {
         c.rejected(
             format_args!("REALM_CREATE(params_ptr = {what} {pa:#x})"),
-            rmi.realm_create(second::new_rd(l), pa),
+            rmi.realm_create(new_rd(l), pa),
             INPUT,
         )?;
     }
     // A NEW Realm for REC_CREATE and DATA_CREATE.
-    nsmem::write_realm_params(
-        second::params(l),
-        &realm_params(second::rtt0(l), second::VMID),
-    );
-    c.ok(
-        format_args!("REALM_CREATE (the second Realm)"),
-        rmi.realm_create(second::rd(l), second::params(l)),
-    )?;
-    c.ok(
-        format_args!("RTT_CREATE L2 (the second Realm)"),
-        rmi.rtt_create(second::rd(l), second::l2(l), IPA_L2, 2),
-    )?;
-    c.ok(
-        format_args!("RTT_CREATE L3 (the second Realm)"),
-        rmi.rtt_create(second::rd(l), second::l3(l), IPA, 3),
-    )?;
+    let second = second(l);
+    second.create(c, second_params(l))?;
+    second.create_rtts(c)?;
     for (what, pa) in targets {
         c.rejected(
             format_args!("REC_CREATE(params_ptr = {what} {pa:#x})"),
-            rmi.rec_create(second::rd(l), second::rec(l), pa),
+            rmi.rec_create(second.rd(), second.rec(), pa),
             INPUT,
         )?;
         c.rejected(
             format_args!("DATA_CREATE(src = {what} {pa:#x})"),
-            rmi.data_create(second::rd(l), second::data(l), IPA, pa, 1),
+            rmi.data_create(second.rd(), second.data(), IPA, pa, 1),
             INPUT,
         )?;
     }
     c.eq(
         format_args!("READ_ENTRY({IPA:#x}) of the second Realm after the refused DATA_CREATEs"),
-        rmi.rtt_read_entry(second::rd(l), IPA, 3),
+        rmi.rtt_read_entry(second.rd(), IPA, 3),
         Ok(entry(3, UNASSIGNED, 0, EMPTY)),
     )?;
     // REC_ENTER of both RECs with the Realm's memory as run_ptr.
@@ -389,36 +362,8 @@ fn realm_memory_as_buffers(rig: &Rig, c: &mut Checks) -> Result<(), Msg> {
         }
     }
     // The second Realm goes; every target is still an ordinary DELEGATED granule, never written.
-    c.eq(
-        format_args!("RTT_DESTROY L3 (the second Realm)"),
-        rmi.rtt_destroy(second::rd(l), IPA, 3).map(|(pa, _)| pa),
-        Ok(second::l3(l)),
-    )?;
-    c.eq(
-        format_args!("RTT_DESTROY L2 (the second Realm)"),
-        rmi.rtt_destroy(second::rd(l), IPA_L2, 2).map(|(pa, _)| pa),
-        Ok(second::l2(l)),
-    )?;
-    c.ok(
-        format_args!("REALM_DESTROY (the second Realm)"),
-        rmi.realm_destroy(second::rd(l)),
-    )?;
+    second.destroy(c)?;
     c.undelegate_and_read_zero(&delegated)?;
     BUFFER_CALLS.store(u64::from(c.rejected - before), Ordering::SeqCst);
     Ok(())
-}
-
-/// After a failed `host-buffers`: the second Realm, best effort.
-fn reclaim_second(l: Layout) {
-    let granules: [u64; 8] =
-        core::array::from_fn(|i| l.spare(*second::DELEGATED.start() + i as u64));
-    let _ = Wreck {
-        rd: second::rd(l),
-        recs: &[second::rec(l)],
-        data: &[IPA],
-        unprotected: &[],
-        rtts: &[(IPA, 3), (IPA_L2, 2)],
-        granules: &granules,
-    }
-    .reclaim();
 }

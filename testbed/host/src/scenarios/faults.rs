@@ -18,48 +18,23 @@
 
 use super::checks::*;
 use super::confidentiality::{common, guarded};
-use super::secret_realm::{ExitKind, Layout, Opts, Rig};
+use super::secret_realm::{ExitKind, Layout, Opts, Rig, Second};
 use super::{Msg, Outcome, rmi};
 use crate::nsmem;
 
-use core::mem::offset_of;
-use warden_abi::rec_params::RmiRecParams;
+/// A NEW Realm (Z) on the layout's spares, for the commands that need one; its REC's auxiliary
+/// granules are spares 8 to 15 (at most 8).
+const fn z(l: Layout) -> Second {
+    Second {
+        l,
+        vmid: 97,
+        name: "Realm Z",
+    }
+}
 
-/// A NEW Realm (Z) built from the layout's spares, for the commands that need one.
-mod z {
-    use super::Layout;
-
-    pub const fn rd(l: Layout) -> u64 {
-        l.spare(1)
-    }
-    /// Two concatenated level-1 tables (spares 2 and 3: 8 KiB aligned).
-    pub const fn rtt0(l: Layout) -> u64 {
-        l.spare(2)
-    }
-    pub const fn l2(l: Layout) -> u64 {
-        l.spare(4)
-    }
-    pub const fn l3(l: Layout) -> u64 {
-        l.spare(5)
-    }
-    pub const fn data(l: Layout) -> u64 {
-        l.spare(6)
-    }
-    pub const fn rec(l: Layout) -> u64 {
-        l.spare(7)
-    }
-    /// Auxiliary granule `i` (< 8) of its REC.
-    pub const fn aux(l: Layout, i: u64) -> u64 {
-        l.spare(8 + i)
-    }
-    /// NS pages: its params, its REC's params, a DATA source.
-    pub const fn params(l: Layout) -> u64 {
-        l.copy(60)
-    }
-    pub const fn rec_params(l: Layout) -> u64 {
-        l.copy(62)
-    }
-    pub const VMID: u16 = 97;
+/// Auxiliary granule `i` (< 8) of Realm Z's REC.
+const fn z_aux(l: Layout, i: u64) -> u64 {
+    l.spare(8 + i)
 }
 
 const FAULTS: Layout = Layout {
@@ -111,116 +86,91 @@ pub fn faults() -> Outcome {
     })
 }
 
+/// After a failed `faults`: Realm Z (spares 1 to 15), best effort.
+fn reclaim_z(l: Layout) {
+    z(l).reclaim(15);
+}
+
 /// REC_CREATE, RTT_CREATE, DATA_CREATE(_UNKNOWN) with bad addresses on a NEW Realm; returns the
 /// number of rejected calls. Leaves nothing of the NEW Realm behind.
 fn new_realm_commands(c: &mut Checks, rig: &Rig) -> Result<u32, Msg> {
     let l = rig.l;
+    let z = z(l);
     let mut rmi = rmi();
     let before = c.rejected;
     let aux = rig.aux;
     let delegated: [u64; 15] = core::array::from_fn(|i| l.spare(1 + i as u64));
     let delegated = &delegated[..7 + aux as usize];
     c.fill_and_delegate(delegated)?;
-    nsmem::write_realm_params(z::params(l), &realm_params(z::rtt0(l), z::VMID));
-    c.ok(
-        format_args!("REALM_CREATE (Realm Z)"),
-        rmi.realm_create(z::rd(l), z::params(l)),
-    )?;
-    // RTT_CREATE: bad `rtt`.
-    for (what, pa) in BAD.into_iter().chain([("misaligned", z::l2(l) + 8)]) {
+    // Its parameters (and below its REC's) in exit-record slots, free until the payload runs.
+    z.create(c, l.copy(60))?;
+    // RTT_CREATE: bad `rtt`; the positive control is the level-2 RTT_CREATE that follows.
+    for (what, pa) in BAD.into_iter().chain([("misaligned", z.l2() + 8)]) {
         c.rejected(
             format_args!("RTT_CREATE(rtt {pa:#x} [{what}])"),
-            rmi.rtt_create(z::rd(l), pa, IPA_L2, 2),
+            rmi.rtt_create(z.rd(), pa, IPA_L2, 2),
             INPUT,
         )?;
     }
-    c.ok(
-        format_args!("RTT_CREATE L2 after the bad ones"),
-        rmi.rtt_create(z::rd(l), z::l2(l), IPA_L2, 2),
-    )?;
-    c.ok(
-        format_args!("RTT_CREATE L3"),
-        rmi.rtt_create(z::rd(l), z::l3(l), IPA, 3),
-    )?;
+    z.create_rtts(c)?;
     // DATA_CREATE / DATA_CREATE_UNKNOWN: bad `data` (valid NS src).
     nsmem::fill_pattern(l.src());
-    for (what, pa) in BAD.into_iter().chain([("misaligned", z::data(l) + 8)]) {
+    for (what, pa) in BAD.into_iter().chain([("misaligned", z.data() + 8)]) {
         c.rejected(
             format_args!("DATA_CREATE(data {pa:#x} [{what}])"),
-            rmi.data_create(z::rd(l), pa, IPA, l.src(), 1),
+            rmi.data_create(z.rd(), pa, IPA, l.src(), 1),
             INPUT,
         )?;
         c.rejected(
             format_args!("DATA_CREATE_UNKNOWN(data {pa:#x} [{what}])"),
-            rmi.data_create_unknown(z::rd(l), pa, IPA),
+            rmi.data_create_unknown(z.rd(), pa, IPA),
             INPUT,
         )?;
     }
     c.ok(
         format_args!("DATA_CREATE after the bad ones"),
-        rmi.data_create(z::rd(l), z::data(l), IPA, l.src(), 1),
+        rmi.data_create(z.rd(), z.data(), IPA, l.src(), 1),
     )?;
     // REC_CREATE: bad `params_ptr`, then bad `rec`.
-    let p = z::rec_params(l);
-    nsmem::fill(p, |_| 0);
-    nsmem::write_u64(p + offset_of!(RmiRecParams, pc) as u64, IPA);
-    nsmem::write_u64(p + offset_of!(RmiRecParams, num_aux) as u64, aux);
-    for i in 0..aux {
-        nsmem::write_u64(
-            p + offset_of!(RmiRecParams, aux) as u64 + 8 * i,
-            z::aux(l, i),
-        );
-    }
+    let p = l.copy(62);
+    nsmem::write_rec_params(p, false, 0, IPA, aux, |i| z_aux(l, i));
     for (what, pa) in BAD.into_iter().chain([
         ("misaligned", p + 8),
-        ("a DELEGATED granule", z::rec(l)),
-        ("Realm Z's DATA granule", z::data(l)),
+        ("a DELEGATED granule", z.rec()),
+        ("Realm Z's DATA granule", z.data()),
     ]) {
         c.rejected(
             format_args!("REC_CREATE(params_ptr {pa:#x} [{what}])"),
-            rmi.rec_create(z::rd(l), z::rec(l), pa),
+            rmi.rec_create(z.rd(), z.rec(), pa),
             INPUT,
         )?;
     }
     for (what, pa) in BAD.into_iter().chain([
-        ("misaligned", z::rec(l) + 8),
-        ("an RTT", z::l3(l)),
-        ("a DATA granule", z::data(l)),
+        ("misaligned", z.rec() + 8),
+        ("an RTT", z.l3()),
+        ("a DATA granule", z.data()),
     ]) {
         c.rejected(
             format_args!("REC_CREATE(rec {pa:#x} [{what}])"),
-            rmi.rec_create(z::rd(l), pa, p),
+            rmi.rec_create(z.rd(), pa, p),
             INPUT,
         )?;
     }
     c.ok(
         format_args!("REC_CREATE after the bad ones"),
-        rmi.rec_create(z::rd(l), z::rec(l), p),
+        rmi.rec_create(z.rd(), z.rec(), p),
     )?;
     // Realm Z goes.
     c.ok(
         format_args!("REC_DESTROY (Realm Z)"),
-        rmi.rec_destroy(z::rec(l)),
+        rmi.rec_destroy(z.rec()),
     )?;
     c.eq(
         format_args!("DATA_DESTROY (Realm Z)"),
-        rmi.data_destroy(z::rd(l), IPA).map(|(pa, _)| pa),
-        Ok(z::data(l)),
+        rmi.data_destroy(z.rd(), IPA).map(|(pa, _)| pa),
+        Ok(z.data()),
     )?;
-    c.eq(
-        format_args!("RTT_DESTROY L3 (Realm Z)"),
-        rmi.rtt_destroy(z::rd(l), IPA, 3).map(|(pa, _)| pa),
-        Ok(z::l3(l)),
-    )?;
-    c.eq(
-        format_args!("RTT_DESTROY L2 (Realm Z)"),
-        rmi.rtt_destroy(z::rd(l), IPA_L2, 2).map(|(pa, _)| pa),
-        Ok(z::l2(l)),
-    )?;
-    c.ok(
-        format_args!("REALM_DESTROY (Realm Z)"),
-        rmi.realm_destroy(z::rd(l)),
-    )?;
+    z.destroy(c)?;
     c.undelegate_and_read_zero(delegated)?;
     Ok(c.rejected - before)
 }
@@ -265,18 +215,4 @@ fn active_realm_commands(c: &mut Checks, rig: &Rig) -> Result<u32, Msg> {
         )?;
     }
     Ok(c.rejected - before)
-}
-
-/// After a failed `faults`: Realm Z, best effort.
-fn reclaim_z(l: Layout) {
-    let granules: [u64; 15] = core::array::from_fn(|i| l.spare(1 + i as u64));
-    let _ = Wreck {
-        rd: z::rd(l),
-        recs: &[z::rec(l)],
-        data: &[IPA],
-        unprotected: &[],
-        rtts: &[(IPA, 3), (IPA_L2, 2)],
-        granules: &granules,
-    }
-    .reclaim();
 }

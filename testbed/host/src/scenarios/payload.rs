@@ -236,52 +236,98 @@ core::arch::global_asm!(
     movk \reg, #(((\imm) >> 48) & 0xFFFF), lsl #48
     .endm
 
+    // reg = the address of the payload's byte `off` (< 16 MiB), position independent.
+    .macro ADDR reg, off
+    adr \reg, payload_base
+    .if (\off) & ~0xFFF
+    add \reg, \reg, #((\off) & ~0xFFF)
+    .endif
+    .if (\off) & 0xFFF
+    add \reg, \reg, #((\off) & 0xFFF)
+    .endif
+    .endm
+
+    // `op` (ldp or stp) of X0-X29, X<i> at [base, #(8 * i)].
+    .macro GPR_PAIRS op, base
+    \op x0, x1, [\base, #0]
+    \op x2, x3, [\base, #16]
+    \op x4, x5, [\base, #32]
+    \op x6, x7, [\base, #48]
+    \op x8, x9, [\base, #64]
+    \op x10, x11, [\base, #80]
+    \op x12, x13, [\base, #96]
+    \op x14, x15, [\base, #112]
+    \op x16, x17, [\base, #128]
+    \op x18, x19, [\base, #144]
+    \op x20, x21, [\base, #160]
+    \op x22, x23, [\base, #176]
+    \op x24, x25, [\base, #192]
+    \op x26, x27, [\base, #208]
+    \op x28, x29, [\base, #224]
+    .endm
+
+    // `op` (ldp or stp) of Q0-Q31, Q<i> at [base, #(16 * i)].
+    .macro Q_PAIRS op, base
+    \op q0, q1, [\base, #0]
+    \op q2, q3, [\base, #32]
+    \op q4, q5, [\base, #64]
+    \op q6, q7, [\base, #96]
+    \op q8, q9, [\base, #128]
+    \op q10, q11, [\base, #160]
+    \op q12, q13, [\base, #192]
+    \op q14, q15, [\base, #224]
+    \op q16, q17, [\base, #256]
+    \op q18, q19, [\base, #288]
+    \op q20, q21, [\base, #320]
+    \op q22, q23, [\base, #352]
+    \op q24, q25, [\base, #384]
+    \op q26, q27, [\base, #416]
+    \op q28, q29, [\base, #448]
+    \op q30, q31, [\base, #480]
+    .endm
+
+    // Macro `m` of each EL1/EL0 system register that holds a secret for the whole run, with its
+    // index k (secret 0x20 + k, read-back at t_sys + 8 * k).
+    .macro EL1_REGS m
+    \m tpidr_el1, 0
+    \m tpidr_el0, 1
+    \m tpidrro_el0, 2
+    \m contextidr_el1, 3
+    \m par_el1, 4
+    \m mair_el1, 5
+    \m amair_el1, 6
+    \m ttbr0_el1, 7
+    \m ttbr1_el1, 8
+    \m afsr0_el1, 9
+    \m afsr1_el1, 10
+    .endm
+
     // X0-X30 = the secret GPR words (X30 last: it is the base).
     .macro LOAD_SECRETS
-    adr x30, payload_base
-    add x30, x30, #{tab}
-    ldp x0, x1, [x30, #0]
-    ldp x2, x3, [x30, #16]
-    ldp x4, x5, [x30, #32]
-    ldp x6, x7, [x30, #48]
-    ldp x8, x9, [x30, #64]
-    ldp x10, x11, [x30, #80]
-    ldp x12, x13, [x30, #96]
-    ldp x14, x15, [x30, #112]
-    ldp x16, x17, [x30, #128]
-    ldp x18, x19, [x30, #144]
-    ldp x20, x21, [x30, #160]
-    ldp x22, x23, [x30, #176]
-    ldp x24, x25, [x30, #192]
-    ldp x26, x27, [x30, #208]
-    ldp x28, x29, [x30, #224]
+    ADDR x30, {tab}
+    GPR_PAIRS ldp, x30
     ldr x30, [x30, #240]
     .endm
 
     // X0-X30 into the save area (SP_EL1 points at it).
     .macro SAVE_ALL
-    stp x0, x1, [sp, #0]
-    stp x2, x3, [sp, #16]
-    stp x4, x5, [sp, #32]
-    stp x6, x7, [sp, #48]
-    stp x8, x9, [sp, #64]
-    stp x10, x11, [sp, #80]
-    stp x12, x13, [sp, #96]
-    stp x14, x15, [sp, #112]
-    stp x16, x17, [sp, #128]
-    stp x18, x19, [sp, #144]
-    stp x20, x21, [sp, #160]
-    stp x22, x23, [sp, #176]
-    stp x24, x25, [sp, #192]
-    stp x26, x27, [sp, #208]
-    stp x28, x29, [sp, #224]
+    GPR_PAIRS stp, sp
     str x30, [sp, #240]
+    .endm
+
+    // SMC `fid` with a secret in every other register (X1 = the payload's address `buf`, if given).
+    .macro SECRET_SMC fid, buf
+    LOAD_SECRETS
+    .ifnb \buf
+    ADDR x1, \buf
+    .endif
+    MOV64 x0, \fid
+    smc #0
     .endm
 
     // x9 = the table page.
     .macro TABLE
-    adr x9, payload_base
-    add x9, x9, #{tab}
+    ADDR x9, {tab}
     .endm
 
     // The current phase (for check ids and the completed-phases mask).
@@ -299,27 +345,28 @@ core::arch::global_asm!(
     str x10, [x9, #{t_exc_expected}]
     .endm
 
+    // Unless `got` == `want`: failure `item` (an immediate or a register) with the value `got`.
+    // Clobbers x3-x8.
+    .macro FAIL_UNLESS_EQ got, want, item
+    cmp \got, \want
+    b.eq 9f
+    mov x4, \got
+    mov x3, \item
+    bl payload_fail
+9:
+    .endm
+
     // The saved X<reg> must be `imm`, else failure `item`.
     .macro EXPECT_SAVED reg, imm, item
     ldr x3, [sp, #(\reg * 8)]
     MOV64 x4, \imm
-    cmp x3, x4
-    b.eq 9f
-    mov x4, x3
-    mov x3, #\item
-    bl payload_fail
-9:
+    FAIL_UNLESS_EQ x3, x4, #\item
     .endm
 
     // The saved X<reg> must equal x10, else failure `item`.
     .macro EXPECT_SAVED_X10 reg, item
     ldr x3, [sp, #(\reg * 8)]
-    cmp x3, x10
-    b.eq 9f
-    mov x4, x3
-    mov x3, #\item
-    bl payload_fail
-9:
+    FAIL_UNLESS_EQ x3, x10, #\item
     .endm
 
     // The last exception's ESR_EL1 must have class `ec` and status `fsc`, else failure `item`.
@@ -341,12 +388,7 @@ core::arch::global_asm!(
     .macro EXPECT_FAR_X10 item
     TABLE
     ldr x3, [x9, #{t_last_far}]
-    cmp x3, x10
-    b.eq 9f
-    mov x4, x3
-    mov x3, #\item
-    bl payload_fail
-9:
+    FAIL_UNLESS_EQ x3, x10, #\item
     .endm
 
     // Register checks: X<i> for every bit i of `mask`, plus SP_EL0, system registers, Q0-Q31 and
@@ -370,12 +412,106 @@ core::arch::global_asm!(
     .macro CHKSYS reg, k
     mrs x13, \reg
     ldr x14, [x9, #({t_sys} + 8 * \k)]
-    cmp x13, x14
-    b.eq 9f
-    mov x3, #(0x20 + \k)
-    mov x4, x13
-    bl payload_fail
-9:
+    FAIL_UNLESS_EQ x13, x14, #(0x20 + \k)
+    .endm
+
+    // Macro `fn` (x0 = start, x1 = end) on each region that holds RAM secrets from the start: the
+    // host-call page above its buffers, the table page above its working words, the RAM pages.
+    .macro RAM_REGIONS fn
+    ADDR x0, {hc}
+    add x1, x0, #0x1000
+    add x0, x0, #0x200
+    bl \fn
+    ADDR x0, {tab}
+    add x1, x0, #0x1000
+    add x0, x0, #{t_secrets}
+    bl \fn
+    ADDR x0, 0
+    add x1, x0, #{unassigned}
+    add x0, x0, #{ram}
+    bl \fn
+    .endm
+
+    // Macro `fn` (x0 = start, x1 = end) on the page the Host adds on demand.
+    .macro ON_DEMAND_PAGE fn
+    ADDR x0, {unassigned}
+    add x1, x0, #0x1000
+    bl \fn
+    .endm
+
+    // Phase `n`: a checkpoint host call (payload_hostcall).
+    .macro HOSTCALL_PHASE n
+    PHASE \n
+    mov x0, #\n
+    bl payload_hostcall
+    .endm
+
+    // Phase `n`: the emulated MMIO access `insn` through X22 = the MMIO page, a secret in every
+    // other register; then X<rt> must hold `value` (for a write, put there before the access).
+    .macro MMIO_PHASE n, write, rt, value, insn:vararg
+    PHASE \n
+    LOAD_SECRETS
+    MOV64 x22, {mmio_ipa}
+    .if \write
+    MOV64 x\rt, \value
+    .endif
+    \insn
+    SAVE_ALL
+    EXPECT_SAVED 22, {mmio_ipa}, 0xA0
+    EXPECT_SAVED \rt, \value, 0xA1
+    CHECK ({all_gprs} & ~((1 << 22) | (1 << \rt)))
+    .endm
+
+    // Phase `n`: a checkpoint host call, then a spin on the shared page (X20; X19 counts, X21 reads
+    // the release word) with secrets in the other registers, until the Host writes `release` (or
+    // the spin limit); the count goes to table word `slot`.
+    .macro SPIN_PHASE n, release, slot
+    HOSTCALL_PHASE \n
+    LOAD_SECRETS
+    MOV64 x20, {shared_ipa}
+    mov x19, #0
+1:  add x19, x19, #1
+    str x19, [x20, #{shared_counter}]
+    ldr x21, [x20, #{shared_release}]
+    cmp x21, #\release
+    b.eq 2f
+    tst x19, #{spin_limit}
+    b.eq 1b
+2:  SAVE_ALL
+    TABLE
+    ldr x3, [sp, #(19 * 8)]
+    str x3, [x9, #\slot]
+    EXPECT_SAVED 21, \release, 0xA2
+    EXPECT_SAVED 20, {shared_ipa}, 0xA3
+    CHECK ({all_gprs} & ~(7 << 19))
+    .endm
+
+    // Phase `n`: a load through X19 = `ipa` (set by `how`: ADDR for a payload offset, MOV64 for
+    // an IPA) takes an SEA, no exit: ESR_EL1 a data abort, FAR_EL1 = the address, X26 unchanged.
+    .macro SEA_LOAD_PHASE n, how, ipa
+    PHASE \n
+    EXPECT_EXCEPTION
+    LOAD_SECRETS
+    \how x19, \ipa
+    ldr x26, [x19]
+    SAVE_ALL
+    EXPECT_ESR 0x25, 0x10, 0xA0
+    \how x10, \ipa
+    EXPECT_FAR_X10 0xA1
+    CHECK ({all_gprs} & ~(1 << 19))
+    .endm
+
+    // Phase `n`: an instruction fetch from X19 = `ipa` (set by `how`, as above) takes an SEA (an
+    // instruction abort, which returns to X30), no exit.
+    .macro SEA_FETCH_PHASE n, how, ipa
+    PHASE \n
+    EXPECT_EXCEPTION
+    LOAD_SECRETS
+    \how x19, \ipa
+    blr x19
+    SAVE_ALL
+    EXPECT_ESR 0x21, 0x10, 0xA0
+    CHECK ({all_gprs} & ~((1 << 19) | (1 << 30)))
     .endm
 
     .section .text.realm_payload, "ax"
@@ -388,8 +524,7 @@ payload_base:
 // Records failure `x3` (item; the phase comes from the table) with the value seen `x4`.
 // Clobbers x3-x8.
 payload_fail:
-    adr x5, payload_base
-    add x5, x5, #{tab}
+    ADDR x5, {tab}
     ldr x6, [x5, #{t_fails}]
     add x6, x6, #1
     str x6, [x5, #{t_fails}]
@@ -419,52 +554,19 @@ payload_check:
     tbz x12, #0, 2f
     ldr x13, [x10, x11, lsl #3]
     ldr x14, [x9, x11, lsl #3]
-    cmp x13, x14
-    b.eq 2f
-    mov x3, x11
-    mov x4, x13
-    bl payload_fail
+    FAIL_UNLESS_EQ x13, x14, x11
 2:  add x11, x11, #1
     cmp x11, #31
     b.lo 1b
     tbz x1, #0, 3f
     mrs x13, sp_el0
     ldr x14, [x9, #(31 * 8)]
-    cmp x13, x14
-    b.eq 3f
-    mov x3, #0x1F
-    mov x4, x13
-    bl payload_fail
+    FAIL_UNLESS_EQ x13, x14, #0x1F
 3:  tbz x1, #1, 4f
-    CHKSYS tpidr_el1, 0
-    CHKSYS tpidr_el0, 1
-    CHKSYS tpidrro_el0, 2
-    CHKSYS contextidr_el1, 3
-    CHKSYS par_el1, 4
-    CHKSYS mair_el1, 5
-    CHKSYS amair_el1, 6
-    CHKSYS ttbr0_el1, 7
-    CHKSYS ttbr1_el1, 8
-    CHKSYS afsr0_el1, 9
-    CHKSYS afsr1_el1, 10
+    EL1_REGS CHKSYS
 4:  tbz x1, #2, 6f
     add x10, x9, #{t_fpdump}
-    stp q0, q1, [x10, #0]
-    stp q2, q3, [x10, #32]
-    stp q4, q5, [x10, #64]
-    stp q6, q7, [x10, #96]
-    stp q8, q9, [x10, #128]
-    stp q10, q11, [x10, #160]
-    stp q12, q13, [x10, #192]
-    stp q14, q15, [x10, #224]
-    stp q16, q17, [x10, #256]
-    stp q18, q19, [x10, #288]
-    stp q20, q21, [x10, #320]
-    stp q22, q23, [x10, #352]
-    stp q24, q25, [x10, #384]
-    stp q26, q27, [x10, #416]
-    stp q28, q29, [x10, #448]
-    stp q30, q31, [x10, #480]
+    Q_PAIRS stp, x10
     add x12, x9, #{t_fp}
     mov x11, #0
 5:  ldr x13, [x10, x11, lsl #3]
@@ -480,11 +582,7 @@ payload_check:
 6:  tbz x1, #3, 8f
     ldr x13, [x9, #{t_exc}]
     ldr x14, [x9, #{t_exc_expected}]
-    cmp x13, x14
-    b.eq 8f
-    mov x3, #0xFE
-    mov x4, x13
-    bl payload_fail
+    FAIL_UNLESS_EQ x13, x14, #0xFE
 8:  ldr x13, [x9, #{t_cur}]
     mov x14, #1
     lsl x14, x14, x13
@@ -494,7 +592,7 @@ payload_check:
     mov x30, x15
     ret
 
-// Writes host-call buffer x2: imm x0, gprs[i] = checkpoint(x1, i).
+// Writes host-call buffer x2: imm x0, gprs[i] = checkpoint(x1, i). Clobbers x3-x6.
 payload_hc_prepare:
     str x0, [x2]
     MOV64 x3, {checkpoint_base}
@@ -539,20 +637,7 @@ payload_check_ram:
 // Every RAM region that holds secret words since the start.
 payload_check_all_ram:
     mov x16, x30
-    adr x0, payload_base
-    add x0, x0, #{hc}
-    add x1, x0, #0x1000
-    add x0, x0, #0x200
-    bl payload_check_ram
-    adr x0, payload_base
-    add x0, x0, #{tab}
-    add x1, x0, #0x1000
-    add x0, x0, #{t_secrets}
-    bl payload_check_ram
-    adr x0, payload_base
-    add x1, x0, #{unassigned}
-    add x0, x0, #{ram}
-    bl payload_check_ram
+    RAM_REGIONS payload_check_ram
     mov x30, x16
     ret
 
@@ -564,18 +649,12 @@ payload_hostcall:
     mov x1, x0
     mov x0, #{imm_checkpoint}
     orr x0, x0, x1
-    adr x2, payload_base
-    add x2, x2, #{hc}
+    ADDR x2, {hc}
     bl payload_hc_prepare
-    LOAD_SECRETS
-    adr x1, payload_base
-    add x1, x1, #{hc}
-    MOV64 x0, {rsi_host_call}
-    smc #0
+    SECRET_SMC {rsi_host_call}, {hc}
     SAVE_ALL
     EXPECT_SAVED 0, 0, 0xA0
-    adr x10, payload_base
-    add x10, x10, #{hc}
+    ADDR x10, {hc}
     EXPECT_SAVED_X10 1, 0xA1
     CHECK ({all_gprs} & ~3)
     // The Host's answer, in the buffer only.
@@ -583,9 +662,7 @@ payload_hostcall:
     ldr x1, [x9, #{t_cur}]
     MOV64 x10, {answer_base}
     orr x10, x10, x1, lsl #8
-    adr x12, payload_base
-    add x12, x12, #{hc}
-    add x12, x12, #8
+    ADDR x12, ({hc} + 8)
     mov x11, #0
 1:  ldr x13, [x12, x11, lsl #3]
     orr x14, x10, x11
@@ -605,8 +682,7 @@ payload_hostcall:
 payload_unexpected:
     mrs x1, esr_el1
     mrs x2, elr_el1
-    adr x4, payload_base
-    add x4, x4, #{hc}
+    ADDR x4, {hc}
     mov x5, #{imm_unexpected}
     str x5, [x4]
     str x1, [x4, #8]
@@ -624,8 +700,7 @@ payload_unexpected:
 payload_sync:
     stp x0, x1, [sp, #-16]!
     stp x2, x3, [sp, #-16]!
-    adr x1, payload_base
-    add x1, x1, #{tab}
+    ADDR x1, {tab}
     mrs x0, esr_el1
     str x0, [x1, #{t_last_esr}]
     mrs x2, far_el1
@@ -650,37 +725,20 @@ payload_sync:
 payload_rec1:
     adr x9, payload_vectors
     msr vbar_el1, x9
-    adr x9, payload_base
-    add x9, x9, #{tab}
-    add x9, x9, #{t_stack1_top}
+    ADDR x9, ({tab} + {t_stack1_top})
     mov sp, x9
     isb
     MOV64 x1, {context_id}
     cmp x0, x1
-    cset x2, eq
-    adr x3, payload_base
-    add x3, x3, #{hc}
-    add x3, x3, #0x100
-    mov x4, #{imm_rec1}
-    str x4, [x3]
-    str x2, [x3, #8]
-    MOV64 x5, ({checkpoint_base} | (0x40 << 8))
-    mov x6, #1
-    add x7, x3, #8
-1:  orr x8, x5, x6
-    str x8, [x7, x6, lsl #3]
-    add x6, x6, #1
-    cmp x6, #31
-    b.lo 1b
-    LOAD_SECRETS
-    adr x1, payload_base
-    add x1, x1, #{hc}
-    add x1, x1, #0x100
-    MOV64 x0, {rsi_host_call}
-    smc #0
-    LOAD_SECRETS
-    MOV64 x0, {psci_cpu_off}
-    smc #0
+    cset x7, eq
+    mov x0, #{imm_rec1}
+    mov x1, #0x40
+    ADDR x2, ({hc} + 0x100)
+    bl payload_hc_prepare
+    // gprs[0]: whether the context id arrived.
+    str x7, [x2, #8]
+    SECRET_SMC {rsi_host_call}, ({hc} + 0x100)
+    SECRET_SMC {psci_cpu_off}
     b .
 
     .balign 2048
@@ -725,17 +783,7 @@ payload_init:
     cmp x13, #64
     b.lo 2b
     // System registers (and their read-backs).
-    SETSYS tpidr_el1, 0
-    SETSYS tpidr_el0, 1
-    SETSYS tpidrro_el0, 2
-    SETSYS contextidr_el1, 3
-    SETSYS par_el1, 4
-    SETSYS mair_el1, 5
-    SETSYS amair_el1, 6
-    SETSYS ttbr0_el1, 7
-    SETSYS ttbr1_el1, 8
-    SETSYS afsr0_el1, 9
-    SETSYS afsr1_el1, 10
+    EL1_REGS SETSYS
     SETSYS far_el1, 11
     SETSYS esr_el1, 12
     SETSYS elr_el1, 13
@@ -743,95 +791,23 @@ payload_init:
     ldr x14, [x10, #(31 * 8)]
     msr sp_el0, x14
     add x15, x10, #{t_fp}
-    ldp q0, q1, [x15, #0]
-    ldp q2, q3, [x15, #32]
-    ldp q4, q5, [x15, #64]
-    ldp q6, q7, [x15, #96]
-    ldp q8, q9, [x15, #128]
-    ldp q10, q11, [x15, #160]
-    ldp q12, q13, [x15, #192]
-    ldp q14, q15, [x15, #224]
-    ldp q16, q17, [x15, #256]
-    ldp q18, q19, [x15, #288]
-    ldp q20, q21, [x15, #320]
-    ldp q22, q23, [x15, #352]
-    ldp q24, q25, [x15, #384]
-    ldp q26, q27, [x15, #416]
-    ldp q28, q29, [x15, #448]
-    ldp q30, q31, [x15, #480]
+    Q_PAIRS ldp, x15
     // The RAM secrets.
-    adr x0, payload_base
-    add x0, x0, #{hc}
-    add x1, x0, #0x1000
-    add x0, x0, #0x200
-    bl payload_fill
-    adr x0, payload_base
-    add x0, x0, #{tab}
-    add x1, x0, #0x1000
-    add x0, x0, #{t_secrets}
-    bl payload_fill
-    adr x0, payload_base
-    add x1, x0, #{unassigned}
-    add x0, x0, #{ram}
-    bl payload_fill
+    RAM_REGIONS payload_fill
 
     // 0x01: a host call.
-    PHASE 0x01
-    mov x0, #0x01
-    bl payload_hostcall
+    HOSTCALL_PHASE 0x01
 
     // 0x02: MMIO write, 64 bits.
-    PHASE 0x02
-    LOAD_SECRETS
-    MOV64 x22, {mmio_ipa}
-    MOV64 x23, {mmio_w64}
-    str x23, [x22, #0x7F8]
-    SAVE_ALL
-    EXPECT_SAVED 22, {mmio_ipa}, 0xA0
-    EXPECT_SAVED 23, {mmio_w64}, 0xA1
-    CHECK ({all_gprs} & ~(3 << 22))
-
+    MMIO_PHASE 0x02, 1, 23, {mmio_w64}, str x23, [x22, #0x7F8]
     // 0x03: MMIO write, 32 bits, a secret in the upper half of the register.
-    PHASE 0x03
-    LOAD_SECRETS
-    MOV64 x22, {mmio_ipa}
-    MOV64 x24, {mmio_w32}
-    str w24, [x22, #0x10]
-    SAVE_ALL
-    EXPECT_SAVED 22, {mmio_ipa}, 0xA0
-    EXPECT_SAVED 24, {mmio_w32}, 0xA1
-    CHECK ({all_gprs} & ~((1 << 22) | (1 << 24)))
-
+    MMIO_PHASE 0x03, 1, 24, {mmio_w32}, str w24, [x22, #0x10]
     // 0x04: MMIO write, 8 bits, secrets in the other bytes.
-    PHASE 0x04
-    LOAD_SECRETS
-    MOV64 x22, {mmio_ipa}
-    MOV64 x25, {mmio_w8}
-    strb w25, [x22, #0x3]
-    SAVE_ALL
-    EXPECT_SAVED 22, {mmio_ipa}, 0xA0
-    EXPECT_SAVED 25, {mmio_w8}, 0xA1
-    CHECK ({all_gprs} & ~((1 << 22) | (1 << 25)))
-
+    MMIO_PHASE 0x04, 1, 25, {mmio_w8}, strb w25, [x22, #0x3]
     // 0x05: MMIO read, 64 bits: only X21 may change, to the Host's value.
-    PHASE 0x05
-    LOAD_SECRETS
-    MOV64 x22, {mmio_ipa}
-    ldr x21, [x22, #0x100]
-    SAVE_ALL
-    EXPECT_SAVED 22, {mmio_ipa}, 0xA0
-    EXPECT_SAVED 21, {mmio_r64}, 0xA1
-    CHECK ({all_gprs} & ~(3 << 21))
-
+    MMIO_PHASE 0x05, 0, 21, {mmio_r64}, ldr x21, [x22, #0x100]
     // 0x06: MMIO read, 32 bits into W20 (zero-extended).
-    PHASE 0x06
-    LOAD_SECRETS
-    MOV64 x22, {mmio_ipa}
-    ldr w20, [x22, #0x104]
-    SAVE_ALL
-    EXPECT_SAVED 22, {mmio_ipa}, 0xA0
-    EXPECT_SAVED 20, ({mmio_r32} & 0xFFFFFFFF), 0xA1
-    CHECK ({all_gprs} & ~((1 << 20) | (1 << 22)))
+    MMIO_PHASE 0x06, 0, 20, ({mmio_r32} & 0xFFFFFFFF), ldr w20, [x22, #0x104]
 
     // 0x07: WFI (the Host traps it) with a secret in every register.
     PHASE 0x07
@@ -844,16 +820,14 @@ payload_init:
     PHASE 0x08
     LOAD_SECRETS
     MOV64 x0, {rsi_ipa_state_set}
-    adr x1, payload_base
-    add x1, x1, #{ram}
+    ADDR x1, {ram}
     add x2, x1, #0x1000
     mov x3, #1
     mov x4, #0
     smc #0
     SAVE_ALL
     EXPECT_SAVED 0, 0, 0xA0
-    adr x10, payload_base
-    add x10, x10, #({ram} + 0x1000)
+    ADDR x10, ({ram} + 0x1000)
     EXPECT_SAVED_X10 1, 0xA1
     EXPECT_SAVED 2, 0, 0xA2
     CHECK ({all_gprs} & ~0x1F)
@@ -870,56 +844,16 @@ payload_init:
     EXPECT_SAVED 0, 0, 0xA0
     CHECK ({all_gprs} & ~0x7F)
 
-    // 0x10: a host call, then a spin on the shared page with secrets in the other registers (the
-    // Host probes the Realm's granules meanwhile), then the RAM must be unchanged.
-    PHASE 0x10
-    mov x0, #0x10
-    bl payload_hostcall
-    LOAD_SECRETS
-    MOV64 x20, {shared_ipa}
-    mov x19, #0
-1:  add x19, x19, #1
-    str x19, [x20, #{shared_counter}]
-    ldr x21, [x20, #{shared_release}]
-    cmp x21, #{release_spin}
-    b.eq 2f
-    tst x19, #{spin_limit}
-    b.eq 1b
-2:  SAVE_ALL
-    TABLE
-    ldr x3, [sp, #(19 * 8)]
-    str x3, [x9, #{t_spin1}]
-    EXPECT_SAVED 21, {release_spin}, 0xA2
-    EXPECT_SAVED 20, {shared_ipa}, 0xA3
-    CHECK ({all_gprs} & ~(7 << 19))
+    // 0x10: a host call, then a spin on the shared page (the Host probes the Realm's granules
+    // meanwhile, then releases it), then the RAM must be unchanged.
+    SPIN_PHASE 0x10, {release_spin}, {t_spin1}
     bl payload_check_all_ram
 
     // 0x11: a host call (the Host arms its timer), then a spin the IRQ exit ends.
-    PHASE 0x11
-    mov x0, #0x11
-    bl payload_hostcall
-    LOAD_SECRETS
-    MOV64 x20, {shared_ipa}
-    mov x19, #0
-1:  add x19, x19, #1
-    str x19, [x20, #{shared_counter}]
-    ldr x21, [x20, #{shared_release}]
-    cmp x21, #{release_irq}
-    b.eq 2f
-    tst x19, #{spin_limit}
-    b.eq 1b
-2:  SAVE_ALL
-    TABLE
-    ldr x3, [sp, #(19 * 8)]
-    str x3, [x9, #{t_spin2}]
-    EXPECT_SAVED 21, {release_irq}, 0xA2
-    EXPECT_SAVED 20, {shared_ipa}, 0xA3
-    CHECK ({all_gprs} & ~(7 << 19))
+    SPIN_PHASE 0x11, {release_irq}, {t_spin2}
 
     // 0x12: a host call after the spins.
-    PHASE 0x12
-    mov x0, #0x12
-    bl payload_hostcall
+    HOSTCALL_PHASE 0x12
 
     // 0x13: an unprotected load with ISV = 0 (LDP): a non-emulatable exit; the Host answers with
     // an SEA, which skips the load (X26 and X27 keep their secrets).
@@ -938,72 +872,25 @@ payload_init:
     // 0x14: a store to the RIPAS RAM page without a DATA granule: the Host adds one.
     PHASE 0x14
     LOAD_SECRETS
-    adr x19, payload_base
-    add x19, x19, #{unassigned}
+    ADDR x19, {unassigned}
     str x28, [x19]
     SAVE_ALL
-    adr x10, payload_base
-    add x10, x10, #{unassigned}
+    ADDR x10, {unassigned}
     EXPECT_SAVED_X10 19, 0xA0
     ldr x3, [x10]
     ldr x4, [sp, #(28 * 8)]
-    cmp x3, x4
-    b.eq 1f
-    mov x4, x3
-    mov x3, #0xA1
-    bl payload_fail
-1:  CHECK ({all_gprs} & ~(1 << 19))
-    adr x0, payload_base
-    add x0, x0, #{unassigned}
-    add x1, x0, #0x1000
-    bl payload_fill
+    FAIL_UNLESS_EQ x3, x4, #0xA1
+    CHECK ({all_gprs} & ~(1 << 19))
+    ON_DEMAND_PAGE payload_fill
 
     // 0x15: a load from EMPTY memory: an SEA, no exit.
-    PHASE 0x15
-    EXPECT_EXCEPTION
-    LOAD_SECRETS
-    adr x19, payload_base
-    add x19, x19, #{empty}
-    ldr x26, [x19]
-    SAVE_ALL
-    EXPECT_ESR 0x25, 0x10, 0xA0
-    adr x10, payload_base
-    add x10, x10, #{empty}
-    EXPECT_FAR_X10 0xA1
-    CHECK ({all_gprs} & ~(1 << 19))
-
+    SEA_LOAD_PHASE 0x15, ADDR, {empty}
     // 0x16: a load beyond the IPA space: an SEA, no exit.
-    PHASE 0x16
-    EXPECT_EXCEPTION
-    LOAD_SECRETS
-    MOV64 x19, {beyond_ipa}
-    ldr x26, [x19]
-    SAVE_ALL
-    EXPECT_ESR 0x25, 0x10, 0xA0
-    MOV64 x10, {beyond_ipa}
-    EXPECT_FAR_X10 0xA1
-    CHECK ({all_gprs} & ~(1 << 19))
-
+    SEA_LOAD_PHASE 0x16, MOV64, {beyond_ipa}
     // 0x17: an instruction fetch from EMPTY memory: an SEA (instruction abort), no exit.
-    PHASE 0x17
-    EXPECT_EXCEPTION
-    LOAD_SECRETS
-    adr x19, payload_base
-    add x19, x19, #{empty}
-    blr x19
-    SAVE_ALL
-    EXPECT_ESR 0x21, 0x10, 0xA0
-    CHECK ({all_gprs} & ~((1 << 19) | (1 << 30)))
-
+    SEA_FETCH_PHASE 0x17, ADDR, {empty}
     // 0x18: an instruction fetch from an unprotected IPA: an SEA, no exit.
-    PHASE 0x18
-    EXPECT_EXCEPTION
-    LOAD_SECRETS
-    MOV64 x19, {mmio_ipa}
-    blr x19
-    SAVE_ALL
-    EXPECT_ESR 0x21, 0x10, 0xA0
-    CHECK ({all_gprs} & ~((1 << 19) | (1 << 30)))
+    SEA_FETCH_PHASE 0x18, MOV64, {mmio_ipa}
 
     // 0x19: HVC: an Undefined Instruction, no exit.
     PHASE 0x19
@@ -1016,39 +903,26 @@ payload_init:
 
     // 0x1A: an SMC nobody implements: X0 = SMC_UNKNOWN; then every RAM secret must be intact.
     PHASE 0x1A
-    LOAD_SECRETS
-    MOV64 x0, 0xC2000000
-    smc #0
+    SECRET_SMC 0xC2000000
     SAVE_ALL
     EXPECT_SAVED 0, 0xFFFFFFFFFFFFFFFF, 0xA0
     CHECK ({all_gprs} & ~0xF)
     bl payload_check_all_ram
-    adr x0, payload_base
-    add x0, x0, #{unassigned}
-    add x1, x0, #0x1000
-    bl payload_check_ram
+    ON_DEMAND_PAGE payload_check_ram
 
     // The report, then SYSTEM_OFF with secrets in X1-X30.
     PHASE 0x1F
     TABLE
-    adr x2, payload_base
-    add x2, x2, #{hc}
+    ADDR x2, {hc}
     mov x3, #{imm_report}
     str x3, [x2]
-    ldr x3, [x9, #{t_fails}]
-    str x3, [x2, #8]
-    ldr x3, [x9, #{t_first}]
-    str x3, [x2, #16]
-    ldr x3, [x9, #{t_phases}]
-    str x3, [x2, #24]
-    ldr x3, [x9, #{t_class}]
-    str x3, [x2, #32]
-    ldr x3, [x9, #{t_exc}]
-    str x3, [x2, #40]
-    ldr x3, [x9, #{t_spin1}]
-    str x3, [x2, #48]
-    ldr x3, [x9, #{t_spin2}]
-    str x3, [x2, #56]
+    // gprs[0..7]: these table words, in order.
+    .set .Lreport_at, 8
+    .irp word, {t_fails}, {t_first}, {t_phases}, {t_class}, {t_exc}, {t_spin1}, {t_spin2}
+    ldr x3, [x9, #\word]
+    str x3, [x2, #.Lreport_at]
+    .set .Lreport_at, .Lreport_at + 8
+    .endr
     // Self-test: every GPR/SP_EL0 word and Q word of the table is a secret word (so the register
     // checks compared against secrets, and the Host's scans looked for what was there).
     mov x4, #1
@@ -1068,14 +942,8 @@ payload_init:
     add x4, x4, #1
     cmp x4, #31
     b.lo 3b
-    LOAD_SECRETS
-    adr x1, payload_base
-    add x1, x1, #{hc}
-    MOV64 x0, {rsi_host_call}
-    smc #0
-    LOAD_SECRETS
-    MOV64 x0, {psci_system_off}
-    smc #0
+    SECRET_SMC {rsi_host_call}, {hc}
+    SECRET_SMC {psci_system_off}
     b payload_unexpected
 
     // Padded to its code pages; if the code outgrows them, the assembler stops here ("attempt to

@@ -134,6 +134,116 @@ impl Layout {
     pub const fn copy(self, i: u64) -> u64 {
         self.base + 0x50000 + i * 0x800
     }
+    /// The Realm's granules whatever its REC_AUX count and DATA pages: the RD, its six RTTs
+    /// (starting, protected, unprotected) and both RECs, with their kinds.
+    pub const fn fixed(self) -> [(u64, Kind); 9] {
+        [
+            (self.rd(), Kind::Rd),
+            (self.rtt0(), Kind::Rtt),
+            (self.rtt0() + GRANULE, Kind::Rtt),
+            (self.l2(), Kind::Rtt),
+            (self.l3(), Kind::Rtt),
+            (self.ul2(), Kind::Rtt),
+            (self.ul3(), Kind::Rtt),
+            (self.rec(0), Kind::Rec),
+            (self.rec(1), Kind::Rec),
+        ]
+    }
+}
+
+/// A second Realm, NEW (never activated), on spare granules of a [`Layout`], for the commands that
+/// need a Realm besides the payload's: its RD is spare 1, its starting tables spares 2 and 3 (8 KiB
+/// aligned), its level-2 and level-3 RTTs (for [`IPA`]) spares 4 and 5, a DATA granule spare 6 and
+/// a REC spare 7. The spares from 8 up are the caller's.
+#[derive(Clone, Copy)]
+pub struct Second {
+    /// The layout whose spares it uses.
+    pub l: Layout,
+    /// Its VMID.
+    pub vmid: u16,
+    /// Its name in messages.
+    pub name: &'static str,
+}
+
+impl Second {
+    /// The RD.
+    pub const fn rd(self) -> u64 {
+        self.l.spare(1)
+    }
+    /// Two concatenated level-1 tables.
+    pub const fn rtt0(self) -> u64 {
+        self.l.spare(2)
+    }
+    /// The level-2 RTT, for [`IPA_L2`].
+    pub const fn l2(self) -> u64 {
+        self.l.spare(4)
+    }
+    /// The level-3 RTT, for [`IPA`].
+    pub const fn l3(self) -> u64 {
+        self.l.spare(5)
+    }
+    /// A DATA granule (for [`IPA`]).
+    pub const fn data(self) -> u64 {
+        self.l.spare(6)
+    }
+    /// A REC.
+    pub const fn rec(self) -> u64 {
+        self.l.spare(7)
+    }
+
+    /// Writes its parameters ([`realm_params`]) at `params` (NS) and creates it (REALM_CREATE).
+    pub fn create(self, c: &mut Checks, params: u64) -> Result<(), Msg> {
+        nsmem::write_realm_params(params, &realm_params(self.rtt0(), self.vmid));
+        c.ok(
+            format_args!("REALM_CREATE ({})", self.name),
+            rmi().realm_create(self.rd(), params),
+        )
+    }
+
+    /// RTT_CREATE of its level-2 and level-3 tables.
+    pub fn create_rtts(self, c: &mut Checks) -> Result<(), Msg> {
+        let mut rmi = rmi();
+        c.ok(
+            format_args!("RTT_CREATE L2 ({})", self.name),
+            rmi.rtt_create(self.rd(), self.l2(), IPA_L2, 2),
+        )?;
+        c.ok(
+            format_args!("RTT_CREATE L3 ({})", self.name),
+            rmi.rtt_create(self.rd(), self.l3(), IPA, 3),
+        )
+    }
+
+    /// RTT_DESTROY of its level-3 and level-2 tables (each must give back its PA), then
+    /// REALM_DESTROY. Its REC and DATA granule must be gone.
+    pub fn destroy(self, c: &mut Checks) -> Result<(), Msg> {
+        let mut rmi = rmi();
+        for (ipa, level, pa) in [(IPA, 3, self.l3()), (IPA_L2, 2, self.l2())] {
+            c.eq(
+                format_args!("RTT_DESTROY L{level} ({})", self.name),
+                rmi.rtt_destroy(self.rd(), ipa, level).map(|(pa, _)| pa),
+                Ok(pa),
+            )?;
+        }
+        c.ok(
+            format_args!("REALM_DESTROY ({})", self.name),
+            rmi.realm_destroy(self.rd()),
+        )
+    }
+
+    /// After a failed scenario, best effort ([`Wreck::reclaim`]): whatever of it exists, then
+    /// spares 1 to `last` undelegated.
+    pub fn reclaim(self, last: u64) {
+        let granules: [u64; SPARES as usize] = core::array::from_fn(|i| self.l.spare(i as u64));
+        let _ = Wreck {
+            rd: self.rd(),
+            recs: &[self.rec()],
+            data: &[IPA],
+            unprotected: &[],
+            rtts: &[(IPA, 3), (IPA_L2, 2)],
+            granules: &granules[1..=last as usize],
+        }
+        .reclaim();
+    }
 }
 
 /// What a granule of the Realm is.
@@ -934,19 +1044,10 @@ impl Rig {
             list: [(0, Kind::Data); 80],
             n: 0,
         };
-        g.push(l.rd(), Kind::Rd);
-        for pa in [
-            l.rtt0(),
-            l.rtt0() + GRANULE,
-            l.l2(),
-            l.l3(),
-            l.ul2(),
-            l.ul3(),
-        ] {
-            g.push(pa, Kind::Rtt);
+        for (pa, kind) in l.fixed() {
+            g.push(pa, kind);
         }
         for rec in 0..2 {
-            g.push(l.rec(rec), Kind::Rec);
             for i in 0..self.aux {
                 g.push(l.aux(rec, i), Kind::RecAux);
             }
@@ -985,20 +1086,12 @@ impl Rig {
         };
         let mut first = [0u64; 16 + payload::DATA_PAGES as usize];
         let mut n = 0;
-        for pa in [
-            l.rd(),
-            l.rtt0(),
-            l.rtt0() + GRANULE,
-            l.l2(),
-            l.l3(),
-            l.ul2(),
-            l.ul3(),
-            l.rec(0),
-            l.rec(1),
-            l.spare(0),
-        ]
-        .into_iter()
-        .chain((0..=payload::DATA_PAGES).map(|p| l.data(p)))
+        for pa in l
+            .fixed()
+            .map(|(pa, _)| pa)
+            .into_iter()
+            .chain([l.spare(0)])
+            .chain((0..=payload::DATA_PAGES).map(|p| l.data(p)))
         {
             first[n] = pa;
             n += 1;
@@ -1009,11 +1102,7 @@ impl Rig {
             format_args!("REALM_CREATE"),
             rmi.realm_create(l.rd(), l.params()),
         )?;
-        let aux = c.ok(format_args!("REC_AUX_COUNT"), rmi.rec_aux_count(l.rd()))?;
-        c.that(
-            format_args!("REC_AUX_COUNT {aux} in 1..={MAX_AUX}"),
-            (1..=MAX_AUX).contains(&aux),
-        )?;
+        let aux = c.rec_aux_count(l.rd(), MAX_AUX)?;
         rig.aux = aux;
         for rec in 0..2 {
             for i in 0..aux {
@@ -1081,21 +1170,9 @@ impl Rig {
 
     /// `RmiRecParams` of REC `i` (MPIDR `i`, entry at the payload, this layout's aux granules).
     fn write_rec_params(&self, i: u64, runnable: bool) {
-        let p = self.l.rec_params();
-        nsmem::fill(p, |_| 0);
-        nsmem::write_u64(
-            p + offset_of!(RmiRecParams, flags) as u64,
-            u64::from(runnable),
-        );
-        nsmem::write_u64(p + offset_of!(RmiRecParams, mpidr) as u64, i);
-        nsmem::write_u64(p + offset_of!(RmiRecParams, pc) as u64, BASE_IPA);
-        nsmem::write_u64(p + offset_of!(RmiRecParams, num_aux) as u64, self.aux);
-        for a in 0..self.aux {
-            nsmem::write_u64(
-                p + offset_of!(RmiRecParams, aux) as u64 + 8 * a,
-                self.l.aux(i.min(1), a),
-            );
-        }
+        nsmem::write_rec_params(self.l.rec_params(), runnable, i, BASE_IPA, self.aux, |a| {
+            self.l.aux(i.min(1), a)
+        });
     }
 
     /// Runs REC 0 (and REC 1 when REC 0 starts it) until SYSTEM_OFF, checking every exit (see the
@@ -1532,21 +1609,13 @@ pub fn reclaim(l: Layout) -> usize {
         core::array::from_fn(|p| BASE_IPA + p as u64 * GRANULE);
     let mut granules = [0u64; 20 + 2 * MAX_AUX as usize + SPARES as usize];
     let mut n = 0;
-    for pa in [
-        l.rd(),
-        l.rtt0(),
-        l.rtt0() + GRANULE,
-        l.l2(),
-        l.l3(),
-        l.ul2(),
-        l.ul3(),
-        l.rec(0),
-        l.rec(1),
-    ]
-    .into_iter()
-    .chain((0..=payload::DATA_PAGES).map(|p| l.data(p)))
-    .chain((0..2).flat_map(|r| (0..MAX_AUX).map(move |i| l.aux(r, i))))
-    .chain((0..SPARES).map(|i| l.spare(i)))
+    for pa in l
+        .fixed()
+        .map(|(pa, _)| pa)
+        .into_iter()
+        .chain((0..=payload::DATA_PAGES).map(|p| l.data(p)))
+        .chain((0..2).flat_map(|r| (0..MAX_AUX).map(move |i| l.aux(r, i))))
+        .chain((0..SPARES).map(|i| l.spare(i)))
     {
         if n < granules.len() {
             granules[n] = pa;
