@@ -315,6 +315,25 @@ pub struct Enter {
     pub lrs: [u64; 4],
 }
 
+impl Enter {
+    /// The `RmiRecEnter` the Host writes into its `RmiRecRun` (`rec_exit`'s REC_ENTER, `rmi_fid`'s
+    /// NS page).
+    pub fn bytes(&self) -> RmiRecEnter {
+        let mut r = RmiRecEnter::new_zeroed();
+        r.flags = match self.flags {
+            Ok(small) => u64::from(small & 0x1F),
+            Err(raw) => raw,
+        };
+        r.gprs[..4].copy_from_slice(&self.gprs);
+        r.gicv3_hcr = match self.hcr {
+            Ok(bits) => u64::from(bits) & warden_abi::rec_run::GICV3_HCR_HOST_MASK,
+            Err(raw) => raw,
+        };
+        r.gicv3_lrs[..4].copy_from_slice(&self.lrs);
+        r
+    }
+}
+
 /// One thing the Host does.
 #[derive(Arbitrary, Debug, Clone)]
 pub enum Action {
@@ -370,14 +389,12 @@ pub struct Input {
 
 impl<'a> Arbitrary<'a> for Input {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
-        let mut actions = Vec::new();
-        while actions.len() < 24 && !u.is_empty() {
-            let mut a: Action = u.arbitrary()?;
-            if let Action::Enter { steps, .. } = &mut a {
+        let actions = harness::items(u, 24, |a: &mut Action| {
+            if let Action::Enter { steps, .. } = a {
                 steps.truncate(6);
             }
-            actions.push(a);
-        }
+            true
+        })?;
         Ok(Input { actions })
     }
 }
@@ -482,21 +499,6 @@ fn setup(w: &World<'_>) -> Vec<u64> {
     recs
 }
 
-fn enter_bytes(e: &Enter) -> RmiRecEnter {
-    let mut r = RmiRecEnter::new_zeroed();
-    r.flags = match e.flags {
-        Ok(small) => u64::from(small & 0x1F),
-        Err(raw) => raw,
-    };
-    r.gprs[..4].copy_from_slice(&e.gprs);
-    r.gicv3_hcr = match e.hcr {
-        Ok(bits) => u64::from(bits) & warden_abi::rec_run::GICV3_HCR_HOST_MASK,
-        Err(raw) => raw,
-    };
-    r.gicv3_lrs[..4].copy_from_slice(&e.lrs);
-    r
-}
-
 /// Runs one input; panics on any violation. Returns what it exercised.
 pub fn run(data: &[u8]) -> Signature {
     let Ok(input) = Input::arbitrary_take_rest(Unstructured::new(data)) else { return Signature::new() };
@@ -512,7 +514,7 @@ pub fn run(data: &[u8]) -> Signature {
                     if w.state(rec) == Some(warden::granule::GranuleState::Rec) {
                         script(w, rec, steps);
                     }
-                    let e = enter_bytes(enter);
+                    let e = enter.bytes();
                     let ns = w.m.host_write(Pa(run), e.as_bytes()).is_ok();
                     if ns && run.is_multiple_of(GRANULE) {
                         w.write(run + 0x800, &[0xEE; 0x800]);

@@ -311,10 +311,7 @@ pub struct Input {
 impl<'a> Arbitrary<'a> for Input {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
         let setup = u.arbitrary()?;
-        let mut calls = Vec::new();
-        while calls.len() < 16 && !u.is_empty() {
-            calls.push(u.arbitrary()?);
-        }
+        let calls = harness::items(u, 16, |_| true)?;
         Ok(Input { setup, calls })
     }
 }
@@ -353,20 +350,7 @@ fn write_page(w: &World<'_>, page: &Page) {
             }
             try_write(w, REC_PARAMS, p.as_bytes());
         }
-        Page::Enter(e) => {
-            let mut r = warden_abi::rec_run::RmiRecEnter::new_zeroed();
-            r.flags = match e.flags {
-                Ok(small) => u64::from(small & 0x1F),
-                Err(raw) => raw,
-            };
-            r.gprs[..4].copy_from_slice(&e.gprs);
-            r.gicv3_hcr = match e.hcr {
-                Ok(bits) => u64::from(bits) & warden_abi::rec_run::GICV3_HCR_HOST_MASK,
-                Err(raw) => raw,
-            };
-            r.gicv3_lrs[..4].copy_from_slice(&e.lrs);
-            try_write(w, RUN, r.as_bytes());
-        }
+        Page::Enter(e) => try_write(w, RUN, e.bytes().as_bytes()),
         Page::Bytes { page, offset, bytes } => {
             let base = [PARAMS, REC_PARAMS, RUN, SRC][*page as usize % 4];
             let off = u64::from(*offset) % GRANULE;

@@ -11,6 +11,8 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 
+use arbitrary::{Arbitrary, Unstructured};
+
 use warden::arch::host::{HostMachine, Pas, RegionSpec};
 use warden::granule::GranuleState;
 use warden::platform::{DramLayout, RealmTrap};
@@ -20,13 +22,17 @@ use warden::sync::{AtomicU32, Ordering};
 use warden::Rmm;
 use warden_abi::addr::Pa;
 use warden_abi::fid::{rmi, RmiCommand};
-use warden_abi::realm_params::{RealmParams, RmiRealmFlags};
 use warden_abi::rec_params::{RecMpidr, RmiRecParams};
-use warden_abi::rtt::RmiHashAlgorithm;
 use zerocopy::{FromZeros, IntoBytes};
 
 use crate::status;
 use crate::Signature;
+
+#[path = "../../tests/common/realm_params.rs"]
+mod realm_params;
+/// The standard Realm's parameters, one definition with the integration tests
+/// (`tests/common/realm_params.rs`).
+pub use realm_params::params;
 
 /// 4 KiB.
 pub const GRANULE: u64 = 0x1000;
@@ -73,10 +79,8 @@ pub const PC: u64 = 0x4020_0000;
 /// ESR of a trapped SMC from AArch64 (EC 0x17, IL).
 pub const SMC_ESR: u64 = (0x17 << 26) | (1 << 25);
 
-/// Bytes mapped by one entry of a level-`level` table.
-pub const fn size(level: i64) -> u64 {
-    1 << (12 + 9 * (3 - level))
-}
+/// Bytes mapped by one entry of a level-`level` table (the reference model's own).
+pub use crate::spec::size;
 
 /// The shape of the delegable DRAM.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,6 +125,24 @@ pub struct World<'a> {
     /// While set, [`World::call`] checks only the granules its arguments name; the caller runs
     /// [`World::check_changed`] itself after a batch of calls.
     pub batch: Cell<bool>,
+}
+
+/// The list every target's input holds: up to `max` items decoded from `u` one after another
+/// until the bytes run out, so that libFuzzer's mutation of one item leaves the others in place.
+/// `keep` may adjust an item or drop it (the bytes it took stay taken).
+pub fn items<'a, T: Arbitrary<'a>>(
+    u: &mut Unstructured<'a>,
+    max: usize,
+    mut keep: impl FnMut(&mut T) -> bool,
+) -> arbitrary::Result<Vec<T>> {
+    let mut v = Vec::new();
+    while v.len() < max && !u.is_empty() {
+        let mut item: T = u.arbitrary()?;
+        if keep(&mut item) {
+            v.push(item);
+        }
+    }
+    Ok(v)
 }
 
 /// Runs `f` with a fresh machine of `shape` and Warden.
@@ -445,23 +467,5 @@ impl World<'_> {
     /// Makes sure the Realm of `rec` cannot run past its script: appends an IRQ exit.
     pub fn script_irq(&self, rec: u64) {
         self.m.script(Pa(rec), |_, _| RealmTrap::Irq);
-    }
-}
-
-/// Valid parameters: 40-bit IPA, starting at level 1 with two concatenated tables at `rtt`.
-pub fn params(rtt: u64, vmid: u16) -> RealmParams {
-    RealmParams {
-        flags: RmiRealmFlags::empty(),
-        s2sz: 40,
-        sve_vl: 0,
-        num_bps: 1,
-        num_wps: 1,
-        pmu_num_ctrs: 0,
-        hash_algo: RmiHashAlgorithm::Sha256,
-        rpv: [0x5A; 64],
-        vmid,
-        rtt_base: Pa(rtt),
-        rtt_level_start: 1,
-        rtt_num_start: 2,
     }
 }

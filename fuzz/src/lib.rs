@@ -8,7 +8,8 @@
 //!
 //! * [`fid`] — every RMI FID (and arbitrary ones, SVE hint included) with arbitrary X1–X6;
 //! * [`sequence`] — structure-aware RMI command sequences checked against the model-based tests'
-//!   reference model (`tests/model/spec.rs`, compiled here as [`spec`]);
+//!   reference model (`tests/model/spec.rs`, compiled here as [`spec`]), driven by their
+//!   operation layer (`tests/model/ops.rs`, compiled here as [`ops`]);
 //! * [`exits`] — arbitrary `RmiRecEnter` contents and Realm exits through the scripted Realm CPU;
 //! * [`boot`] — arbitrary boot manifests through `warden::platform::manifest`.
 //!
@@ -30,6 +31,11 @@ pub mod status;
 #[path = "../../tests/model/spec.rs"]
 #[allow(missing_docs, dead_code)]
 pub mod spec;
+
+/// The model-based tests' operation layer (argument resolution against [`spec`], the driver that
+/// runs a call on Warden and on the model), shared verbatim; [`sequence`] is its user here.
+#[path = "../../tests/model/ops.rs"]
+pub mod ops;
 
 use std::collections::BTreeSet;
 

@@ -8,10 +8,12 @@ use warden::sync::AtomicU32;
 use warden::{RmiReturn, Rmm};
 use warden_abi::addr::Pa;
 use warden_abi::fid::rmi;
-use warden_abi::realm_params::{RealmParams, RmiRealmFlags};
-use warden_abi::rtt::RmiHashAlgorithm;
+use warden_abi::realm_params::RealmParams;
 use warden_abi::status::RmiStatus;
 use zerocopy::IntoBytes;
+
+mod realm_params;
+pub use realm_params::params;
 
 /// Base of the delegable DRAM of `HostMachine::small()` (16 MiB).
 pub const DRAM: u64 = 0x8000_0000;
@@ -285,23 +287,5 @@ impl XorShift {
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
-    }
-}
-
-/// Valid parameters: 40-bit IPA, starting at level 1 with two concatenated tables at `rtt`.
-pub fn params(rtt: u64, vmid: u16) -> RealmParams {
-    RealmParams {
-        flags: RmiRealmFlags::empty(),
-        s2sz: 40,
-        sve_vl: 0,
-        num_bps: 1,
-        num_wps: 1,
-        pmu_num_ctrs: 0,
-        hash_algo: RmiHashAlgorithm::Sha256,
-        rpv: [0x5A; 64],
-        vmid,
-        rtt_base: Pa(rtt),
-        rtt_level_start: 1,
-        rtt_num_start: 2,
     }
 }
