@@ -262,7 +262,13 @@ fn op() -> impl Strategy<Value = Op> {
 fn rec_params_arg(m: &Model, v: u8) -> u64 {
     match v {
         0..=219 => REC_PARAMS,
-        220..=229 => nth_in(m, Gran::Undelegated, v as usize).filter(|p| (*p - POOL_BASE) / GRANULE < POOL_LEN).unwrap_or(SRC),
+        // The model keeps only granules that left UNDELEGATED, so the pool's NS pages are found by
+        // asking it about each.
+        220..=229 => {
+            let ns: Vec<u64> =
+                (0..POOL_LEN).map(|i| POOL_BASE + i * GRANULE).filter(|&p| m.gran(p) == Some(Gran::Undelegated)).collect();
+            if ns.is_empty() { SRC } else { ns[v as usize % ns.len()] }
+        }
         _ => match v % 9 {
             0 => REC_PARAMS + 8,
             1 => REC_PARAMS + 0x800,
