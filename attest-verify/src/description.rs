@@ -174,8 +174,11 @@ impl RealmDescription {
         if self.hash_algo == "sha-512" { 64 } else { 32 }
     }
 
+    /// One granule's contents. `files` caches each file read, so a description with thousands of
+    /// data steps into one large image (a Linux kernel) reads it once.
     fn image(
         &self,
+        files: &mut std::collections::HashMap<std::path::PathBuf, Vec<u8>>,
         file: &Option<String>,
         hex: &Option<String>,
         offset: u64,
@@ -186,8 +189,12 @@ impl RealmDescription {
                     Some(dir) if std::path::Path::new(f).is_relative() => dir.join(f),
                     _ => std::path::PathBuf::from(f),
                 };
-                let all =
-                    std::fs::read(&path).map_err(|e| Error(format!("{}: {e}", path.display())))?;
+                if !files.contains_key(&path) {
+                    let all = std::fs::read(&path)
+                        .map_err(|e| Error(format!("{}: {e}", path.display())))?;
+                    files.insert(path.clone(), all);
+                }
+                let all = &files[&path];
                 all.get(offset as usize..)
                     .unwrap_or(&[])
                     .iter()
@@ -232,6 +239,7 @@ impl RealmDescription {
         params[0x28] = self.pmu_num_ctrs;
         params[0x30] = algo_code;
         let mut rim = self.hash(&params)?;
+        let mut files = std::collections::HashMap::new();
         for step in &self.steps {
             match step {
                 Step::InitRipas { base, top, level } => {
@@ -270,7 +278,7 @@ impl RealmDescription {
                     d[0x50..0x58].copy_from_slice(&ipa.get().to_le_bytes());
                     d[0x58..0x60].copy_from_slice(&u64::from(*measured).to_le_bytes());
                     if *measured {
-                        let page = self.image(file, hex, offset.map_or(0, Num::get))?;
+                        let page = self.image(&mut files, file, hex, offset.map_or(0, Num::get))?;
                         d[0x60..0xA0].copy_from_slice(&self.hash(&page)?);
                     }
                     rim = self.hash(&d)?;

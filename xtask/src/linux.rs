@@ -1,16 +1,18 @@
 //! `cargo xtask linux`: an unmodified Debian arm64 kernel booted as a Realm on Warden.
 //!
 //! Owns everything the Linux boot needs on the build machine: fetching the pinned Debian packages
-//! (kernel and busybox-static, with private apt state and the machine's own Debian mirror, verified
-//! by the sha256 sums pinned here), extracting the raw arm64 `Image`, building the busybox
-//! initramfs (newc cpio + gzip, written here), generating the Realm's device tree
-//! ([`fdt`]) and the boot descriptor the host driver's VMM reads, and booting QEMU with them in NS
-//! DRAM. It never writes outside `target/linux/` (plus QEMU's working directory) and never names
-//! a registry host: the mirror URI is read from the machine's apt sources at run time.
+//! (kernel, its modules and busybox-static, with private apt state and the machine's own Debian
+//! mirror, verified by the sha256 sums pinned here), extracting the raw arm64 `Image`, building
+//! the busybox initramfs (newc cpio + gzip, written here), generating the Realm's device tree
+//! ([`fdt`]) and the boot descriptor the host driver's VMM reads, booting QEMU with them in NS
+//! DRAM, and verifying the CCA token the Realm's `/init` requests ([`attest`]). It never writes
+//! outside `target/linux/` (plus QEMU's working directory) and never names a registry host: the
+//! mirror URI is read from the machine's apt sources at run time.
 //!
 //! The layout it decides is shared with `testbed/host/src/vmm/` through the boot descriptor
 //! ([`Descriptor`]), so the two can only disagree about the descriptor's own address and format.
 
+pub mod attest;
 mod fdt;
 
 use std::fs;
@@ -64,6 +66,17 @@ const BUSYBOX: Pin = Pin {
     file: "busybox-static_1%3a1.37.0-6+b9_arm64.deb",
     sha256: "c833be48abfa16bc19c4966ec93e289ff1ce5d2f1476cad3a57bd105378cd15c",
     member: "usr/bin/busybox",
+};
+
+/// The kernel's modules (same source package and version): `configfs`, `tsm_report` and
+/// `arm-cca-guest` ([`attest::MODULES`]) are taken from it, for the Realm to request a token.
+const MODULES: Pin = Pin {
+    package: "linux-modules-7.3.4+deb13-cloud-arm64",
+    version: "7.3.4-1~bpo13+1",
+    suite: "trixie-backports",
+    file: "linux-modules-7.3.4+deb13-cloud-arm64_7.3.4-1~bpo13+1_arm64.deb",
+    sha256: "90a6ce3e126d739938996a7493335403de7678abcdbae916c7f4c61ff8de3f32",
+    member: "usr/lib/modules/7.3.4+deb13-cloud-arm64/kernel/drivers/virt/coco/arm-cca-guest/arm-cca-guest.ko.xz",
 };
 
 /// Where the boot descriptor is loaded (NS DRAM; testbed/host/src/vmm/mod.rs `DESCRIPTOR`).
@@ -229,9 +242,14 @@ fn apt_download(pins: &[&&Pin], into: &Path) -> Result<()> {
     util::run(&mut download)
 }
 
+/// Where [`extract`] unpacks `pin`.
+fn extracted(pin: &Pin) -> PathBuf {
+    cache_dir().join("x").join(pin.package)
+}
+
 /// `dpkg-deb -x` of `deb` (cached), returning the path of `member` inside it.
 fn extract(deb: &Path, pin: &Pin) -> Result<PathBuf> {
-    let dir = cache_dir().join("x").join(pin.package);
+    let dir = extracted(pin);
     let member = dir.join(pin.member);
     if !member.exists() {
         fs::create_dir_all(&dir)?;
@@ -339,10 +357,18 @@ pub fn cpio_newc(entries: &[CpioEntry<'_>]) -> Vec<u8> {
     out
 }
 
-/// `/init`: a banner with `uname -r`, the CPUs Linux brought up, what it says about the Realm,
+/// `/init`: a banner with `uname -r`, the CPUs Linux brought up, what it says about the Realm; then
+/// the attestation: loads the modules, asks configfs-tsm for a report with the challenge from the
+/// command line and prints the token ([`attest::TOKEN_PREFIX`] lines, then [`attest::TOKEN_END`]);
 /// then `poweroff -f` (PSCI SYSTEM_OFF).
-pub const INIT_SCRIPT: &str = r#"#!/bin/busybox sh
-/bin/busybox mkdir -p /proc /sys /dev /sbin /usr/bin /usr/sbin
+pub fn init_script() -> String {
+    let modules: Vec<&str> = attest::MODULES
+        .iter()
+        .map(|(path, _)| attest::module_file(path))
+        .collect();
+    format!(
+        r#"#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /sys /dev /sbin /usr/bin /usr/sbin /tmp
 /bin/busybox --install -s
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -351,22 +377,60 @@ echo "WARDEN-LINUX: Linux $(uname -r) $(uname -m) up $(cut -d' ' -f1 /proc/uptim
 echo "WARDEN-LINUX: cpus: $(grep -c ^processor /proc/cpuinfo) in /proc/cpuinfo, online $(cat /sys/devices/system/cpu/online)"
 echo "WARDEN-LINUX: $(grep MemTotal /proc/meminfo | tr -s ' ')"
 dmesg | grep -i -E 'rsi|realm|rme' | sed 's/^/WARDEN-LINUX: dmesg: /'
-echo "WARDEN-LINUX: measurement: not readable here (the RSI attestation driver arm-cca-guest is a module, CONFIG_ARM_CCA_GUEST=m, and this initramfs has none)"
+attest() {{
+  for m in {modules}; do
+    insmod /lib/modules/$m.ko || {{ echo "WARDEN-LINUX: attestation: insmod $m failed"; return; }}
+  done
+  mount -t configfs configfs /sys/kernel/config || {{ echo "WARDEN-LINUX: attestation: no configfs"; return; }}
+  c=$(sed -n 's/.*{param}\([0-9a-f]*\).*/\1/p' /proc/cmdline)
+  r=/sys/kernel/config/tsm/report/warden
+  mkdir $r || {{ echo "WARDEN-LINUX: attestation: no TSM report interface"; dmesg | tail -5; return; }}
+  echo -n "$c" | xxd -r -p > $r/inblob || {{ echo "WARDEN-LINUX: attestation: inblob refused"; return; }}
+  t0=$(cut -d' ' -f1 /proc/uptime)
+  cat $r/outblob > /tmp/token || {{ echo "WARDEN-LINUX: attestation: outblob failed"; dmesg | tail -5; return; }}
+  t1=$(cut -d' ' -f1 /proc/uptime)
+  echo "WARDEN-LINUX: attestation: provider $(cat $r/provider), challenge $(echo $c | cut -c1-16)..., token $(wc -c < /tmp/token) bytes (uptime $t0 to $t1 s)"
+  {{ od -An -v -tx1 /tmp/token | tr -d ' \n'; echo; }} | fold -w 128 | {{
+    i=0
+    while read l; do echo "{prefix}$i $l"; i=$((i+1)); done
+  }}
+  echo "{end}$(wc -c < /tmp/token) $(sha256sum /tmp/token | cut -d' ' -f1)"
+}}
+attest
 echo "WARDEN-LINUX: powering off"
 poweroff -f
-"#;
+"#,
+        modules = modules.join(" "),
+        param = attest::CHALLENGE_PARAM.replace('.', "\\."),
+        prefix = attest::TOKEN_PREFIX,
+        end = attest::TOKEN_END,
+    )
+}
 
-/// The initramfs: busybox, `/init`, the mount points and `/dev/console`, gzip-compressed.
-pub fn initramfs(busybox: &[u8]) -> Result<Vec<u8>> {
-    let cpio = cpio_newc(&[
+/// The initramfs: busybox, `/init`, the mount points, `/dev/console` and the `modules` (file name
+/// as [`attest::module_file`] gives it, decompressed `.ko`) as `/lib/modules/<file>.ko`,
+/// gzip-compressed.
+pub fn initramfs(busybox: &[u8], modules: &[(&str, Vec<u8>)]) -> Result<Vec<u8>> {
+    let init = init_script();
+    let names: Vec<String> = modules
+        .iter()
+        .map(|(name, _)| format!("lib/modules/{name}.ko"))
+        .collect();
+    let mut entries = vec![
         CpioEntry::Dir("bin"),
         CpioEntry::Dir("dev"),
         CpioEntry::Dir("proc"),
         CpioEntry::Dir("sys"),
+        CpioEntry::Dir("lib"),
+        CpioEntry::Dir("lib/modules"),
         CpioEntry::CharDev("dev/console", 5, 1),
         CpioEntry::File("bin/busybox", 0o755, busybox),
-        CpioEntry::File("init", 0o755, INIT_SCRIPT.as_bytes()),
-    ]);
+        CpioEntry::File("init", 0o755, init.as_bytes()),
+    ];
+    for (name, (_, ko)) in names.iter().zip(modules) {
+        entries.push(CpioEntry::File(name, 0o644, ko));
+    }
+    let cpio = cpio_newc(&entries);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&cpio)?;
     Ok(gz.finish()?)
@@ -558,13 +622,46 @@ pub struct Inputs {
     pub loader_args: Vec<String>,
     /// The kernel release (from the package).
     pub release: String,
+    /// This run's attestation challenge (on the kernel command line).
+    pub challenge: [u8; 64],
+    /// The boot descriptor.
+    pub descriptor: Vec<u8>,
+    /// The Image, DTB and initrd file names (in [`cache_dir`]).
+    pub files: [String; 3],
+}
+
+/// The attestation modules from the extracted `linux-modules` package, decompressed and checked,
+/// in load order.
+fn modules(release: &str) -> Result<Vec<(&'static str, Vec<u8>)>> {
+    let root = extracted(&MODULES)
+        .join("usr/lib/modules")
+        .join(release)
+        .join("kernel");
+    let mods = attest::MODULES
+        .iter()
+        .map(|(path, name)| {
+            let p = root.join(path);
+            let xz = fs::read(&p).map_err(|e| Error::new(format!("{}: {e}", p.display())))?;
+            let ko = attest::unxz(&xz).map_err(|e| Error::new(format!("{}: {e}", p.display())))?;
+            Ok((*name, ko))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let view: Vec<(&str, &[u8])> = mods.iter().map(|(n, k)| (*n, &k[..])).collect();
+    attest::check_modules(&view, release).map_err(Error::new)?;
+    // The file name `/init` loads: the module's file name (arm-cca-guest), not its name.
+    Ok(attest::MODULES
+        .iter()
+        .zip(mods)
+        .map(|((path, _), (_, ko))| (attest::module_file(path), ko))
+        .collect())
 }
 
 /// Fetches (cached), extracts, builds the initramfs, DTB and descriptor.
 pub fn prepare(smp: u32, ram_mib: u64, verbose: bool, eager: bool) -> Result<Inputs> {
-    let debs = fetch(&[&KERNEL, &BUSYBOX])?;
+    let debs = fetch(&[&KERNEL, &BUSYBOX, &MODULES])?;
     let vmlinuz = extract(&debs[0], &KERNEL)?;
     let busybox = extract(&debs[1], &BUSYBOX)?;
+    extract(&debs[2], &MODULES)?;
     let out = cache_dir();
     let image = raw_image(fs::read(&vmlinuz)?)?;
     let header = image_header(&image).ok_or_else(|| {
@@ -587,7 +684,8 @@ pub fn prepare(smp: u32, ram_mib: u64, verbose: bool, eager: bool) -> Result<Inp
         .nth(3)
         .unwrap_or("?")
         .to_string();
-    let initrd = initramfs(&fs::read(&busybox)?)?;
+    let kos = modules(&release)?;
+    let initrd = initramfs(&fs::read(&busybox)?, &kos)?;
     if initrd.len() as u64 > DTB_NS - INITRD_NS {
         return Err(Error::new("the initrd does not fit below the DTB's NS address"));
     }
@@ -604,20 +702,30 @@ pub fn prepare(smp: u32, ram_mib: u64, verbose: bool, eager: bool) -> Result<Inp
         verbose,
     )?;
     layout.eager = eager;
+    // This run's challenge, in the DTB's bootargs (so measured: the description names the DTB).
+    let challenge = attest::challenge();
+    layout
+        .bootargs
+        .push_str(&format!(" {}{}", attest::CHALLENGE_PARAM, attest::hex(&challenge)));
     let dtb = layout.dtb();
     let dtb_path = out.join(format!("realm-{smp}cpu.dtb"));
     layout.dtb_size = write_padded(&dtb_path, &dtb)?;
     let desc_path = out.join(format!("boot-{smp}cpu.bin"));
-    fs::write(&desc_path, layout.descriptor())?;
+    let descriptor = layout.descriptor();
+    fs::write(&desc_path, &descriptor)?;
     step(&format!(
-        "Linux {release}: Image {} bytes (image_size {:#x}), initrd {} bytes, DTB {} bytes; Realm {} vCPU(s), {} MiB RAM at {RAM_IPA:#x}, IPA width {IPA_BITS}",
+        "Linux {release}: Image {} bytes (image_size {:#x}), initrd {} bytes ({} modules: {}), DTB {} bytes; Realm {} vCPU(s), {} MiB RAM at {RAM_IPA:#x}, IPA width {IPA_BITS}",
         image.len(),
         header.image_size,
         initrd.len(),
+        kos.len(),
+        kos.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
         dtb.len(),
         smp,
         ram_mib
     ));
+    step(&format!("attestation challenge (this run): {}", attest::hex(&challenge)));
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let loader = |p: &Path, addr: u64| {
         vec![
             "-device".to_string(),
@@ -636,6 +744,9 @@ pub fn prepare(smp: u32, ram_mib: u64, verbose: bool, eager: bool) -> Result<Inp
     Ok(Inputs {
         loader_args,
         release,
+        challenge,
+        descriptor,
+        files: [name(&image_path), name(&dtb_path), name(&initrd_path)],
     })
 }
 
@@ -795,15 +906,70 @@ pub fn verdict(boot: &Boot, release: &str, cpus: u32) -> std::result::Result<Str
     }
 }
 
+/// The token file and the Realm description (in [`cache_dir`]).
+pub const TOKEN_FILE: &str = "realm-token.cbor";
+/// The Realm description the RIM is recomputed from (its files relative to it).
+pub const REALM_DESCRIPTION: &str = "realm.json";
+
+/// The attestation check of a boot: the token from the Realm's console (written to
+/// [`TOKEN_FILE`]), the Realm description (written to [`REALM_DESCRIPTION`]), verified with
+/// attest-verify (TEST IAK, binding, RPV, recomputed RIM, this run's challenge); then the negative
+/// controls (a wrong challenge and a tampered description must fail). Returns the verdict line.
+pub fn attestation(boot: &Boot, inputs: &Inputs) -> std::result::Result<String, String> {
+    let realm = boot.console.iter().filter_map(|l| l.strip_prefix(REALM_PREFIX));
+    let token = attest::collect_token(realm)?;
+    let dir = cache_dir();
+    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    let token_path = dir.join(TOKEN_FILE);
+    fs::write(&token_path, &token).map_err(|e| io(&token_path, e))?;
+    let files = inputs.files.each_ref().map(String::as_str);
+    let d = attest::description(&inputs.descriptor, files)?;
+    let measured = d["steps"]
+        .as_array()
+        .map_or(0, |s| s.iter().filter(|s| s.get("data").is_some()).count());
+    let path = dir.join(REALM_DESCRIPTION);
+    fs::write(&path, attest::render(&d)).map_err(|e| io(&path, e))?;
+    let t = Instant::now();
+    let rim = attest::verify(&token, &path, &inputs.challenge).map_err(|e| {
+        format!(
+            "attestation: FAIL: {e} (token {}, description {}; `cargo run -p attest-verify -- {} --iak test --challenge {} --realm {} -v`)",
+            token_path.display(),
+            path.display(),
+            token_path.display(),
+            attest::hex(&inputs.challenge),
+            path.display()
+        )
+    })?;
+    let secs = t.elapsed().as_secs_f64();
+    let [c, r] = attest::controls(&token, &path, &inputs.challenge, &rim)
+        .map_err(|e| format!("attestation: the negative controls passed: {e}"))?;
+    let short = |e: &str| e.chars().take(60).collect::<String>();
+    let guest = boot
+        .console
+        .iter()
+        .filter_map(|l| l.strip_prefix(REALM_PREFIX))
+        .find_map(|l| l.strip_prefix("WARDEN-LINUX: attestation: "))
+        .unwrap_or("");
+    Ok(format!(
+        "PASS attestation: {TOKEN_FILE} ({} B) verified by attest-verify in {secs:.1} s: realm signature (RAK), platform signature (TEST IAK, TEST lifecycle allowed), RAK binding, RPV, challenge {}..., RIM recomputed from {REALM_DESCRIPTION} ({measured} measured DATA_CREATEs) = token RIM {}; refused as it must be: wrong challenge ({}...), REC 0 pc off by 0x1000 ({}...); guest: {guest}",
+        token.len(),
+        &attest::hex(&inputs.challenge)[..16],
+        attest::hex(&rim),
+        short(&c),
+        short(&r),
+    ))
+}
+
 /// `cargo xtask linux`.
 pub fn linux(args: &LinuxArgs) -> Result<()> {
     install::ensure(Needs::RUN)?;
     let (b, inputs) = boot(args, true)?;
-    match verdict(&b, &inputs.release, args.smp) {
-        Ok(v) => {
+    match verdict(&b, &inputs.release, args.smp).and_then(|v| Ok((v, attestation(&b, &inputs)?))) {
+        Ok((v, a)) => {
             // Warden's trace of the whole scenario (build, run, teardown), drained as it ran.
             crate::trace::print_stats(&tasks::target_dir().join("qemu-linux"))?;
             step(&format!("Linux Realm boot OK in {:.1} s: {v}", b.secs));
+            step(&a);
             Ok(())
         }
         Err(why) => Err(Error::new(format!(
@@ -824,8 +990,11 @@ pub fn tier(smp: u32, timeout: u64) -> Result<String> {
         qemu_args: Vec::new(),
     };
     let (b, inputs) = boot(&args, false)?;
-    match verdict(&b, &inputs.release, smp) {
-        Ok(v) => Ok(format!("Linux Realm ({smp} vCPUs) booted in {:.1} s: {v}", b.secs)),
+    match verdict(&b, &inputs.release, smp).and_then(|v| Ok((v, attestation(&b, &inputs)?))) {
+        Ok((v, a)) => Ok(format!(
+            "Linux Realm ({smp} vCPUs) booted in {:.1} s: {v}\n{a}",
+            b.secs
+        )),
         Err(why) => {
             eprintln!("---- console tail (target/qemu-linux/console.log) ----");
             for line in qemu::tail(&b.console, 40) {
@@ -900,6 +1069,21 @@ mod tests {
         assert_eq!(&d[..8], DESCRIPTOR_MAGIC);
         assert_eq!(d.len(), 0x1000);
         assert_eq!(u64::from_le_bytes(d[40..48].try_into().unwrap()), 2, "cpus");
+    }
+
+    #[test]
+    fn init_script_attests() {
+        let s = init_script();
+        let loads = s.find("for m in configfs tsm_report arm-cca-guest; do").unwrap();
+        assert!(s[loads..].contains("insmod /lib/modules/$m.ko"));
+        assert!(s.contains(r"s/.*warden\.challenge=\([0-9a-f]*\).*/\1/p"));
+        assert!(s.contains("echo \"WARDEN-TOKEN: $i $l\""));
+        assert!(s.contains("echo \"WARDEN-TOKEN-END: $(wc -c < /tmp/token)"));
+        assert!(s.find("attest\n").unwrap() < s.find("poweroff -f").unwrap());
+        let gz = initramfs(b"bb", &[("configfs", b"ko".to_vec())]).unwrap();
+        let mut cpio = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut cpio).unwrap();
+        assert!(cpio.windows(24).any(|w| w == b"lib/modules/configfs.ko\0"));
     }
 
     #[test]

@@ -67,8 +67,9 @@ enum Command {
     /// built, then run 15 s from its seeds; see `fuzz`), and the QEMU end-to-end tier (as
     /// `qemu-e2e`, 120 s timeout; it includes the `realm` and `realm-pair` scenarios, which run
     /// bench-guest in Realms), then the Linux Realm tier (as `linux --smp 2`, 120 s timeout: the
-    /// banner from `/init` with the kernel release and 2 CPUs, and a clean SYSTEM_OFF; it fails if
-    /// the Debian packages are neither cached nor fetchable). `cargo clippy --target
+    /// banner from `/init` with the kernel release and 2 CPUs, the Realm's CCA token verified by
+    /// attest-verify, and a clean SYSTEM_OFF; it fails if the Debian packages are neither cached
+    /// nor fetchable). `cargo clippy --target
     /// aarch64-unknown-none -p bench-guest` runs after the firmware clippy. Stops at the first
     /// failing tier and prints the time of each.
     Test,
@@ -119,11 +120,15 @@ enum Command {
     /// Boot an unmodified Debian arm64 kernel as a Realm on Warden, with the Realm's console shown
     ///
     /// Fetches (once; cached and sha256-verified under target/linux/) the pinned Debian
-    /// `linux-binary-unsigned-*-cloud-arm64` and `busybox-static` packages with `apt-get download`
-    /// (private apt state, the machine's own Debian mirror), builds a busybox initramfs and the
-    /// Realm's device tree, and boots QEMU with Warden and the host driver's VMM (scenario
-    /// `linux`): the Realm's PL011 output appears prefixed `realm| `. `/init` prints a banner with
-    /// `uname -r` and the CPU count, then powers off (PSCI SYSTEM_OFF).
+    /// `linux-binary-unsigned-*-cloud-arm64`, `linux-modules-*-cloud-arm64` and `busybox-static`
+    /// packages with `apt-get download` (private apt state, the machine's own Debian mirror),
+    /// builds a busybox initramfs (with the configfs, tsm_report and arm-cca-guest modules) and the
+    /// Realm's device tree (a fresh attestation challenge on its command line), and boots QEMU with
+    /// Warden and the host driver's VMM (scenario `linux`): the Realm's PL011 output appears
+    /// prefixed `realm| `. `/init` prints a banner with `uname -r` and the CPU count, requests a
+    /// CCA token through configfs-tsm and prints it in hex, then powers off (PSCI SYSTEM_OFF).
+    /// xtask writes target/linux/realm-token.cbor and the Realm description realm.json, and
+    /// verifies the token with attest-verify (TEST IAK, binding, challenge, recomputed RIM).
     Linux(linux::LinuxArgs),
 }
 

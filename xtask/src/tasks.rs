@@ -580,7 +580,7 @@ pub fn test() -> Result<()> {
         // once and cached; without them (no network) this tier fails and says why.
         let name = "Linux Realm boot";
         step(&format!(
-            "{name}: Debian kernel + busybox as a {LINUX_TIER_CPUS}-vCPU Realm (timeout {LINUX_TIER_TIMEOUT_SECS} s)"
+            "{name}: Debian kernel + busybox as a {LINUX_TIER_CPUS}-vCPU Realm, its CCA token verified (timeout {LINUX_TIER_TIMEOUT_SECS} s)"
         ));
         let t = Instant::now();
         let summary = crate::linux::tier(LINUX_TIER_CPUS, LINUX_TIER_TIMEOUT_SECS)

@@ -160,8 +160,9 @@ impl Desc {
     }
 }
 
-/// The most Realm RAM the pool and [`POPULATED`] cover (its DATA granules end below the host
-/// driver's trace area at 0xF000_0000).
+/// The most Realm RAM the pool and [`POPULATED`] cover (its DATA granules end below 0xD100_0000,
+/// under the host driver's trace areas: the run trace at 0xE000_0000, the drain area at
+/// 0xF000_0000; `crate::trace`).
 const MAX_RAM: u64 = 512 << 20;
 /// Realm RAM pages that have a DATA granule (or are being given one), one bit per 4 KiB.
 static POPULATED: [AtomicU64; (MAX_RAM >> 18) as usize] = [const { AtomicU64::new(0) }; (MAX_RAM >> 18) as usize];
@@ -260,6 +261,10 @@ fn ok<T>(what: core::fmt::Arguments<'_>, r: Result<T, crate::rmi::RmiError>) -> 
 }
 
 /// Creates, populates and activates the Realm `d` describes.
+///
+/// `cargo xtask linux` predicts the Realm's RIM from the boot descriptor by replaying these steps
+/// (xtask/src/linux/attest.rs `description`: the REALM_CREATE parameters, the RTT_INIT_RIPAS range,
+/// the measured DATA_CREATEs in IPA order, REC 0's pc and x0): change them together.
 pub fn build(d: &Desc) -> Result<Built, Msg> {
     let t0 = cntpct();
     let mut rmi = Rmi::new(Smc);
