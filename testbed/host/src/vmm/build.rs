@@ -368,16 +368,11 @@ pub fn build(d: &Desc) -> Result<Built, Msg> {
     }
     for i in 0..d.cpus {
         let p = pool::REC_PARAMS;
-        nsmem::fill(p, |_| 0);
-        nsmem::write_u64(p + offset_of!(RmiRecParams, flags) as u64, u64::from(i == 0));
-        nsmem::write_u64(p + offset_of!(RmiRecParams, mpidr) as u64, i as u64);
+        // REC 0 starts at the Image with x0 = the DTB; the others wait for PSCI CPU_ON.
+        let pc = if i == 0 { d.image.ipa } else { 0 };
+        nsmem::write_rec_params(p, i == 0, i as u64, pc, aux, |a| pool::aux(i, a));
         if i == 0 {
-            nsmem::write_u64(p + offset_of!(RmiRecParams, pc) as u64, d.image.ipa);
             nsmem::write_u64(p + offset_of!(RmiRecParams, gprs) as u64, d.dtb.ipa);
-        }
-        nsmem::write_u64(p + offset_of!(RmiRecParams, num_aux) as u64, aux);
-        for a in 0..aux {
-            nsmem::write_u64(p + offset_of!(RmiRecParams, aux) as u64 + 8 * a, pool::aux(i, a));
         }
         ok(format_args!("REC_CREATE {i}"), rmi.rec_create(pool::RD, pool::rec(i), p))?;
         nsmem::fill(pool::run(i), |_| 0);
