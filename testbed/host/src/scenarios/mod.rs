@@ -125,6 +125,7 @@ mod integrity;
 mod lifecycle;
 mod payload;
 mod realm;
+pub(crate) use realm::take_irqs;
 mod secret_realm;
 mod storm;
 mod table_race;

@@ -299,11 +299,11 @@ fn host_take_irqs(st: &mut Run) {
     st.cnthp_irqs += take_irqs();
 }
 
-/// Acknowledges every pending interrupt of this CPU; returns how many were the Host's CNTHP
-/// (which is disabled).
-pub(super) fn take_irqs() -> u64 {
+/// Acknowledges every pending interrupt of this CPU (maintenance, kicks, a Realm's timer PPI, at
+/// most 16); returns how many were the Host's CNTHP (which is disabled). Also the VMM's.
+pub(crate) fn take_irqs() -> u64 {
     let mut cnthp = 0;
-    for _ in 0..8 {
+    for _ in 0..16 {
         let intid: u64;
         // SAFETY: ICC_IAR1_EL1 / ICC_EOIR1_EL1 of this CPU; CNTHP_CTL_EL2 is the Host's timer.
         unsafe {

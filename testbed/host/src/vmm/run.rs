@@ -218,24 +218,9 @@ fn host_gic_quiesce() {
     let rd = host_redistributor();
     // SAFETY: this CPU's redistributor; ICENABLER0 is write-1-to-clear.
     unsafe { core::ptr::write_volatile((rd + HOST_GICR_ICENABLER0) as *mut u32, HOST_IRQS) };
-    host_take_irqs();
+    crate::scenarios::take_irqs();
 }
 
-/// Acknowledges every pending physical interrupt (maintenance, kicks, the Realm's timer PPI).
-fn host_take_irqs() {
-    for _ in 0..16 {
-        let intid: u64;
-        // SAFETY: ICC_IAR1_EL1 of this CPU.
-        unsafe {
-            core::arch::asm!("mrs {}, S3_0_C12_C12_0", out(reg) intid, options(nomem, nostack))
-        };
-        if intid >= 1020 {
-            break;
-        }
-        // SAFETY: ICC_EOIR1_EL1 (EOImode 0: drop and deactivate).
-        unsafe { core::arch::asm!("msr S3_0_C12_C12_1, {}", in(reg) intid, options(nostack)) };
-    }
-}
 
 /// Makes physical CPU `cpu` (running vCPU `cpu`) take an IRQ exit.
 fn kick(cpu: usize) {
@@ -468,7 +453,7 @@ fn run_vcpu(cpu: usize, d: &Desc, n: &mut Counts) -> Result<End, Msg> {
             }
             Some(RmiRecExitReason::Irq | RmiRecExitReason::Fiq) => {
                 n.irq += 1;
-                host_take_irqs();
+                crate::scenarios::take_irqs();
             }
             Some(RmiRecExitReason::Psci) => {
                 n.psci += 1;
